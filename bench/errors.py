@@ -1,0 +1,32 @@
+"""Errors a user can act on; the CLI prints them as one line instead of a traceback."""
+
+
+class BenchError(Exception):
+    """Base of every error SSIC-Bench reports to the user as a one-line message."""
+
+
+class BitstreamError(BenchError, ValueError):
+    """A container or codec payload that is truncated, corrupted or otherwise not decodable."""
+
+
+class UnknownNameError(BenchError, KeyError):
+    """A codec, dataset or detector name that no registry knows."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class MissingWeightsError(BenchError, FileNotFoundError):
+    """Pretrained weights that are neither cached nor at the given path."""
+
+
+class MissingBinaryError(BenchError, FileNotFoundError):
+    """An external encoder/decoder program (bpgenc, EncoderApp, ...) that is not installed."""
+
+
+class ImageReadError(BenchError, ValueError):
+    """A file that cannot be read as an image."""
+
+
+class MaskError(BenchError, ValueError):
+    """A group mask of the wrong size or type."""

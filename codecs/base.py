@@ -1,0 +1,49 @@
+"""The codec interface: every codec, classical or learned, encodes an RGB image to a `Bitstream` and back."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Sequence
+
+import numpy as np
+
+from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.errors import BitstreamError
+
+
+class Codec(ABC):
+    """One image codec. Images are HxWx3 uint8 RGB arrays; quality points are codec-specific numbers.
+
+    Subclasses set `qualities` (the default points of an RD sweep, low rate to high rate) and implement
+    `encode`/`decode`. `decode` learns everything it needs from the container; keyword options only carry
+    what a container cannot (a checkpoint path, the groups to decode, a device).
+    """
+
+    name: str = ""
+    qualities: Sequence[Any] = ()
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, quality: Any, **opts: Any) -> Bitstream:
+        """Compress `image` at `quality` into a container."""
+
+    @abstractmethod
+    def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
+        """Reconstruct the image (HxWx3 uint8) from a container written by `encode`."""
+
+    def _new_bitstream(self, image: np.ndarray, **params: Any) -> Bitstream:
+        height, width = image.shape[:2]
+        return Bitstream(self.name, int(height), int(width), params)
+
+    def _check(self, bitstream: Bitstream) -> None:
+        if bitstream.codec != self.name:
+            raise BitstreamError(f"container was written by codec {bitstream.codec!r}, not {self.name!r}")
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(name={self.name!r})"
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    """Validate the interface's image type: HxWx3 uint8."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise TypeError(f"codecs take HxWx3 uint8 RGB arrays, got {getattr(image, 'shape', type(image))}")
+    return image
