@@ -5,13 +5,14 @@ Layout (all integers big-endian), defined here once and used by every encoder an
     magic    4 bytes  b"SSBC"
     version  u8       FORMAT_VERSION
     hlen     u32      length of the header
+    hcrc     u32      CRC-32 of the header
     header   hlen     UTF-8 JSON object: {"codec", "height", "width", "params"}
     count    u16      number of sections
     count x section:
         nlen   u8     length of the name
         name   nlen   ASCII section name
         plen   u32    length of the payload
-        crc    u32    CRC-32 of the payload
+        crc    u32    CRC-32 of name + payload
         payload plen
 
 A receiver that fetches only some sections (e.g. some SSIC groups) gets a container holding only
@@ -54,14 +55,14 @@ class Bitstream:
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
-        parts = [MAGIC, struct.pack(">BI", FORMAT_VERSION, len(header)), header]
+        parts = [MAGIC, struct.pack(">BII", FORMAT_VERSION, len(header), zlib.crc32(header)), header]
         parts.append(struct.pack(">H", len(self.sections)))
         for name, payload in self.sections.items():
             raw_name = name.encode("ascii")
             if not 0 < len(raw_name) < 256:
                 raise ValueError(f"section name must be 1..255 ASCII bytes: {name!r}")
             parts.append(struct.pack(">B", len(raw_name)) + raw_name)
-            parts.append(struct.pack(">II", len(payload), zlib.crc32(payload)))
+            parts.append(struct.pack(">II", len(payload), zlib.crc32(raw_name + payload)))
             parts.append(bytes(payload))
         return b"".join(parts)
 
@@ -100,13 +101,16 @@ class Bitstream:
         reader = _Reader(bytes(data))
         if reader.take(4) != MAGIC:
             raise BitstreamError("not an SSIC-Bench container (bad magic)")
-        version, hlen = reader.unpack(">BI")
+        version, hlen, hcrc = reader.unpack(">BII")
         if version != FORMAT_VERSION:
             raise BitstreamError(f"unsupported container version {version} (this reader: {FORMAT_VERSION})")
         if hlen > MAX_HEADER_BYTES:
             raise BitstreamError(f"header length {hlen} is implausible")
+        raw_header = reader.take(hlen)
+        if zlib.crc32(raw_header) != hcrc:
+            raise BitstreamError("container header fails its checksum (corrupted)")
         try:
-            header = json.loads(reader.take(hlen).decode())
+            header = json.loads(raw_header.decode())
             codec, height, width = str(header["codec"]), int(header["height"]), int(header["width"])
             params = header["params"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -119,14 +123,12 @@ class Bitstream:
         sections: dict[str, bytes] = {}
         for _ in range(count):
             (nlen,) = reader.unpack(">B")
-            try:
-                name = reader.take(nlen).decode("ascii")
-            except UnicodeDecodeError:
-                raise BitstreamError("corrupted section name") from None
+            raw_name = reader.take(nlen)
             plen, crc = reader.unpack(">II")
             payload = reader.take(plen)
-            if zlib.crc32(payload) != crc:
-                raise BitstreamError(f"section {name!r} fails its checksum (corrupted)")
+            if zlib.crc32(raw_name + payload) != crc:
+                raise BitstreamError(f"section {raw_name!r} fails its checksum (corrupted)")
+            name = raw_name.decode("ascii", errors="replace")
             if name in sections:
                 raise BitstreamError(f"section {name!r} appears twice")
             sections[name] = payload

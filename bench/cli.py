@@ -1,0 +1,268 @@
+"""Command line: `run_bench.py rd | report | compress | decompress | codecs | data | task | train`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ssicbench.errors import BenchError
+
+log = logging.getLogger("ssicbench")
+
+
+def _quality(text: str) -> Any:
+    """Quality points are numbers where they parse as numbers (JPEG 75, CompressAI 3), else strings."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Constructor options a codec may need that a container cannot carry."""
+    options = {k: getattr(args, k) for k in ("checkpoint", "config", "device", "weights") if getattr(args, k, None)}
+    for item in getattr(args, "option", None) or []:
+        key, _, value = item.partition("=")
+        options[key] = _quality(value)
+    return options
+
+
+def _add_codec_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="model checkpoint (learned codecs)")
+    p.add_argument("--config", help="model configuration JSON (learned codecs)")
+    p.add_argument("--weights", help="pretrained weights file or folder (CompressAI zoo codecs)")
+    p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="other codec constructor option")
+
+
+# --- rd ------------------------------------------------------------------------------------------------
+
+
+def cmd_rd(args: argparse.Namespace) -> int:
+    from ssicbench.datasets import load_dataset
+    from ssicbench.results import rows_frame, write_tables
+    from ssicbench.sweep import METRICS, CodecSpec, run_sweep
+
+    config: dict[str, Any] = json.loads(Path(args.config).read_text()) if args.config else {}
+    if args.codecs:
+        qualities = [_quality(q) for q in args.qualities] if args.qualities else []
+        config["codecs"] = [{"name": n, "qualities": qualities, "options": _codec_options(args)} for n in args.codecs]
+    if not config.get("codecs"):
+        raise BenchError("rd needs --codecs NAME ... or a --config file with a 'codecs' list")
+    dataset = args.dataset or config.get("dataset", "embedded")
+    out_dir = Path(args.out or config.get("out", f"results/{Path(dataset).name}"))
+    specs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
+    images = load_dataset(dataset)
+    if args.limit:
+        images = images[: args.limit]
+    metric_names = args.metrics or config.get("metrics", list(METRICS))
+    rows = run_sweep(specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet)
+    frame = rows_frame(rows)
+    summary = write_tables(frame, out_dir)
+    failed = frame[frame["status"] != "ok"]
+    for _, row in failed.iterrows():
+        log.warning("failed: %s q=%s %s: %s", row["codec"], row["quality"], row["image"], row["error"])
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    report_cfg = config.get("report", {})
+    published = args.published if args.published is not None else report_cfg.get("published", [])
+    anchor = args.anchor or report_cfg.get("anchor")
+    _report([out_dir], published, anchor, out_dir, title=f"{dataset}")
+    print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
+    return 0
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+
+def _report(result_dirs: Sequence[Path], published: Sequence[str], anchor: str | None, out_dir: Path, title: str) -> None:
+    from ssicbench.report import bd_table, write_report
+    from ssicbench.results import read_curves
+
+    curves = read_curves([Path(d) / "compressai" for d in result_dirs])
+    curves += read_curves([p for p in published if Path(p).exists()])
+    for missing in (p for p in published if not Path(p).exists()):
+        log.warning("published curves not found: %s (skipped)", missing)
+    written = write_report(curves, out_dir, anchor if anchor in {c.name for c in curves} else None, title)
+    if anchor and "bd_table" not in written:
+        log.warning("anchor %r is not among the curves; no BD table", anchor)
+    if "bd_table" in written:
+        print(bd_table(curves, anchor).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    for name, path in written.items():
+        print(f"{name}: {path}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _report([Path(d) for d in args.results], args.published or [], args.anchor, Path(args.out), args.title)
+    return 0
+
+
+# --- compress / decompress -----------------------------------------------------------------------------
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    from ssicbench.codecs import create_codec
+    from ssicbench.imageio import load_image
+
+    image = load_image(args.input)
+    codec = create_codec(args.codec, **_codec_options(args))
+    quality = _quality(args.quality) if args.quality is not None else codec.qualities[-1]
+    opts: dict[str, Any] = {}
+    if args.mask:
+        from ssicbench.codecs.ssic.masks import load_group_mask
+
+        opts["mask"] = load_group_mask(args.mask, image.shape[:2])
+    bitstream = codec.encode(image, quality, **opts)
+    data = bitstream.to_bytes()
+    Path(args.output).write_bytes(data)
+    groups = [n for n in bitstream.sections if n.startswith("group/")]
+    extra = f", {len(groups)} groups" if groups else ""
+    print(f"{args.output}: {len(data)} bytes, {8 * len(data) / bitstream.num_pixels:.4f} bpp ({codec.name} q={quality}{extra})")
+    return 0
+
+
+def cmd_decompress(args: argparse.Namespace) -> int:
+    from ssicbench.codecs import Bitstream, create_codec
+    from ssicbench.errors import BitstreamError
+    from ssicbench.imageio import save_image
+
+    try:
+        data = Path(args.input).read_bytes()
+    except OSError as exc:
+        raise BitstreamError(f"{args.input}: cannot read ({exc.strerror})") from None
+    bitstream = Bitstream.from_bytes(data)
+    if args.groups and args.groups != ["all"]:
+        wanted = {f"group/{g}" for g in args.groups}
+        missing = wanted - set(bitstream.sections)
+        if missing:
+            raise BitstreamError(f"{args.input} has no {', '.join(sorted(missing))}")
+        bitstream = bitstream.subset(lambda name: not name.startswith("group/") or name in wanted)
+    codec = create_codec(bitstream.codec, **_codec_options(args))
+    save_image(codec.decode(bitstream), args.output)
+    print(f"{args.output}: decoded {bitstream.codec}, {bitstream.num_bytes} bytes received, {bitstream.bpp():.4f} bpp")
+    return 0
+
+
+# --- codecs / data -------------------------------------------------------------------------------------
+
+
+def cmd_codecs(args: argparse.Namespace) -> int:
+    from ssicbench.codecs import list_codecs
+
+    for entry in list_codecs():
+        qualities = ",".join(str(q) for q in entry["qualities"])
+        print(f"{entry['name']:<34} q=[{qualities}]  {entry.get('description', '')}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from ssicbench import datasets
+
+    if args.action == "list":
+        for name in datasets.DATASETS.names():
+            print(f"{name:<14} {datasets.DATASETS.get(name).info.get('description', '')}")
+        return 0
+    if args.name == "kodak":
+        items = datasets.kodak_dataset(root=args.dest, download=args.action == "fetch", base_url=args.url or datasets.KODAK_URL)
+        if args.action == "verify":
+            sums = datasets.kodak_checksums()
+            bad = [i.name for i in items if datasets.file_digest(i.path, "sha256") != sums[i.name]]
+            if bad:
+                raise BenchError(f"checksum mismatch: {', '.join(bad)}")
+    elif args.name == "coco-val2017":
+        items = datasets.coco_val2017_dataset(root=args.dest, download=args.action == "fetch")
+    else:
+        items = datasets.load_dataset(args.name)
+    print(f"{args.name}: {len(items)} images in {items[0].path.parent}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run_bench.py", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("rd", help="rate-distortion sweep (resumable) + tables + report")
+    p.add_argument("--config", help="sweep config JSON (configs/*.json)")
+    p.add_argument("--codecs", nargs="+", help="codec names (overrides the config's list)")
+    p.add_argument("--qualities", nargs="+", help="quality points for --codecs (default: each codec's own)")
+    p.add_argument("--dataset", help="dataset name (embedded, kodak, coco-val2017) or image folder")
+    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--out", help="results folder (default results/<dataset>)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])
+    p.add_argument("--published", nargs="*", help="CompressAI results JSON files/folders to overlay")
+    p.add_argument("--anchor", help="codec name the BD table is relative to")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_codec_options(p)
+    p.set_defaults(func=cmd_rd)
+
+    p = sub.add_parser("report", help="BD tables and RD plots from result folders and published curves")
+    p.add_argument("results", nargs="*", default=[], help="result folders of `rd` runs")
+    p.add_argument("--published", nargs="*", help="CompressAI results JSON files/folders")
+    p.add_argument("--anchor", help="anchor curve name for BD-rate")
+    p.add_argument("--out", default="results/report")
+    p.add_argument("--title", default="")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compress", help="encode one image into a container file")
+    p.add_argument("--codec", required=True)
+    p.add_argument("--quality", help="quality point (default: the codec's highest)")
+    p.add_argument("--mask", help="group mask (PNG or .npy at 1/16 resolution) for structured codecs")
+    p.add_argument("input")
+    p.add_argument("output")
+    _add_codec_options(p)
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="decode a container file (the codec is read from it)")
+    p.add_argument("--groups", nargs="+", help="'all' or group ids to decode (structured codecs)")
+    p.add_argument("input")
+    p.add_argument("output")
+    _add_codec_options(p)
+    p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("codecs", help="list registered codecs and their quality points")
+    p.set_defaults(func=cmd_codecs)
+
+    p = sub.add_parser("data", help="list, fetch or verify datasets")
+    p.add_argument("action", choices=["list", "fetch", "verify"])
+    p.add_argument("name", nargs="?", default="kodak")
+    p.add_argument("--dest", help="where the dataset lives / goes")
+    p.add_argument("--url", help="download base URL (Kodak)")
+    p.set_defaults(func=cmd_data)
+
+    for hook in _plugin_parsers():
+        hook(sub)
+    return parser
+
+
+def _plugin_parsers() -> list[Callable[[Any], None]]:
+    """`add_parser` hooks of the sub-commands that live with their packages (downstream tasks, training)."""
+    modules = ("ssicbench.tasks.cli", "ssicbench.training.cli")
+    return [importlib.import_module(m).add_parser for m in modules if importlib.util.find_spec(m)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        return args.func(args)
+    except BenchError as exc:
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished rows are kept, run again to resume", file=sys.stderr)
+        return 130

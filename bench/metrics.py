@@ -1,0 +1,73 @@
+"""Distortion metrics on 8-bit RGB images, computed per image as CompressAI's evaluation does."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ssicbench.errors import MissingWeightsError
+
+
+def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR in dB over all RGB samples of two uint8 images (peak 255)."""
+    mse = np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(image).permute(2, 0, 1)[None].float()
+
+
+def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
+    """MS-SSIM (pytorch-msssim, data range 255) of two uint8 RGB images; needs sides > 160 px."""
+    from pytorch_msssim import ms_ssim as _ms_ssim
+
+    with torch.no_grad():
+        return float(_ms_ssim(_to_tensor(reference), _to_tensor(decoded), data_range=255.0))
+
+
+def ms_ssim_db(value: float) -> float:
+    """MS-SSIM in dB, -10 log10(1 - MS-SSIM), as in the published curves."""
+    return float("inf") if value >= 1.0 else -10.0 * math.log10(1.0 - value)
+
+
+@lru_cache(maxsize=1)
+def _lpips_model(net: str = "alex") -> Callable:
+    """LPIPS needs torchvision's ImageNet backbone weights; absent (offline) -> MissingWeightsError."""
+    import lpips
+    from torchvision.models import get_weight
+
+    weights = get_weight({"alex": "AlexNet_Weights.IMAGENET1K_V1", "vgg": "VGG16_Weights.IMAGENET1K_V1"}[net])
+    cached = _hub_checkpoint(weights.url)
+    if not cached.exists():
+        raise MissingWeightsError(
+            f"LPIPS needs the {net} backbone weights: put {cached.name} in {cached.parent} (from {weights.url})"
+        )
+    return lpips.LPIPS(net=net, verbose=False).eval()
+
+
+def _hub_checkpoint(url: str) -> Path:
+    """Where torch.hub caches the file of `url`."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def lpips_distance(reference: np.ndarray, decoded: np.ndarray) -> float:
+    """LPIPS (AlexNet) distance; raises MissingWeightsError when the backbone weights are not available."""
+    model = _lpips_model()
+    with torch.no_grad():
+        a = _to_tensor(reference) / 127.5 - 1.0
+        b = _to_tensor(decoded) / 127.5 - 1.0
+        return float(model(a, b))
+
+
+def lpips_available() -> bool:
+    try:
+        _lpips_model()
+    except MissingWeightsError:
+        return False
+    return True

@@ -1,0 +1,115 @@
+"""Result tables and RD curves: per-image rows, per-quality means, CompressAI's results-JSON format."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+# Our column -> CompressAI results-JSON key.
+COMPRESSAI_KEYS = {
+    "bpp": "bpp",
+    "psnr": "psnr-rgb",
+    "ms_ssim": "ms-ssim-rgb",
+    "ms_ssim_db": "ms-ssim-db-rgb",
+    "lpips": "lpips",
+    "encode_s": "encoding_time",
+    "decode_s": "decoding_time",
+}
+MEAN_COLUMNS = ["bpp", "psnr", "ms_ssim", "ms_ssim_db", "lpips", "encode_s", "decode_s"]
+
+
+@dataclass
+class Curve:
+    """One RD curve: a name and, per metric, one value per rate point (sorted by rate)."""
+
+    name: str
+    values: dict[str, list[float]]
+    description: str = ""
+    published: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bpp(self) -> np.ndarray:
+        return np.asarray(self.values["bpp"], dtype=float)
+
+    def metric(self, name: str) -> np.ndarray | None:
+        values = self.values.get(name)
+        return None if values is None else np.asarray(values, dtype=float)
+
+
+def rows_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Per-image rows as a table (failed jobs included, with their error)."""
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return frame
+    return frame.sort_values(["codec", "dataset", "image", "bpp"], na_position="last").reset_index(drop=True)
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean over images of each metric per codec, dataset and quality point (successful jobs only)."""
+    ok = frame[frame["status"] == "ok"].copy()
+    ok["quality"] = ok["quality"].astype(str)
+    columns = [c for c in MEAN_COLUMNS if c in ok]
+    grouped = ok.groupby(["codec", "dataset", "quality"], sort=False)
+    summary = grouped[columns].mean()
+    summary["images"] = grouped.size()
+    return summary.reset_index().sort_values(["codec", "dataset", "bpp"]).reset_index(drop=True)
+
+
+def curves_from_summary(summary: pd.DataFrame) -> list[Curve]:
+    """One Curve per codec (and dataset), points sorted by bpp."""
+    curves = []
+    for (codec, dataset), part in summary.groupby(["codec", "dataset"], sort=True):
+        part = part.sort_values("bpp")
+        values = {k: part[k].tolist() for k in MEAN_COLUMNS if k in part and part[k].notna().all()}
+        curves.append(Curve(codec, values, description=f"SSIC-Bench on {dataset}", extra={"quality": part["quality"].tolist()}))
+    return curves
+
+
+def write_tables(frame: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
+    """Write rows and per-quality means as CSV and Parquet, and one CompressAI JSON per codec."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out_dir / "rows.csv", index=False)
+    frame.astype({"quality": str}).to_parquet(out_dir / "rows.parquet", index=False)
+    summary = summarize(frame)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    for curve in curves_from_summary(summary):
+        write_compressai_json(curve, out_dir / "compressai" / f"{curve.name}.json")
+    return summary
+
+
+def write_compressai_json(curve: Curve, path: str | Path) -> None:
+    """CompressAI's results format: {"name", "description", "results": {"bpp": [...], "psnr-rgb": [...]}}."""
+    results = {COMPRESSAI_KEYS[k]: [float(x) for x in v] for k, v in curve.values.items() if k in COMPRESSAI_KEYS}
+    if "quality" in curve.extra:
+        results["quality"] = curve.extra["quality"]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"name": curve.name, "description": curve.description, "results": results}, indent=2))
+
+
+def read_compressai_json(path: str | Path) -> Curve:
+    """Load a published (or our own) CompressAI results JSON as a Curve, points sorted by bpp."""
+    data = json.loads(Path(path).read_text())
+    results = data["results"]
+    ours = {v: k for k, v in COMPRESSAI_KEYS.items()}
+    values = {ours[k]: [float(x) for x in v] for k, v in results.items() if k in ours and v is not None and len(v) == len(results["bpp"])}
+    order = np.argsort(values["bpp"])
+    values = {k: [v[i] for i in order] for k, v in values.items()}
+    if "ms_ssim" in values and "ms_ssim_db" not in values:
+        values["ms_ssim_db"] = [-10 * np.log10(1 - v) for v in values["ms_ssim"]]
+    return Curve(data.get("name", Path(path).stem), values, data.get("description", ""), published=True)
+
+
+def read_curves(paths: Iterable[str | Path]) -> list[Curve]:
+    """Curves from JSON files and folders of JSON files (e.g. ../shared/reference/compressai-kodak)."""
+    curves = []
+    for path in map(Path, paths):
+        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        curves.extend(read_compressai_json(p) for p in files)
+    return curves

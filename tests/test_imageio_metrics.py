@@ -1,0 +1,62 @@
+"""Image reading converts odd formats visibly; metrics match their definitions; LPIPS is never faked."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ssicbench import metrics
+from ssicbench.errors import ImageReadError, MissingWeightsError
+from ssicbench.imageio import load_image
+
+
+def test_not_an_image_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("hello")
+    with pytest.raises(ImageReadError, match="notes.png"):
+        load_image(bad)
+    with pytest.raises(ImageReadError, match="no such file"):
+        load_image(tmp_path / "absent.png")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P"])
+def test_odd_modes_become_rgb8(tmp_path, mode):
+    array = (np.arange(64 * 48) % 251).reshape(48, 64)
+    if mode == "I;16":
+        img = Image.fromarray((array * 256).astype(np.uint16))
+    elif mode == "RGBA":
+        img = Image.fromarray(np.stack([array] * 4, -1).astype(np.uint8), "RGBA")
+    else:
+        img = Image.fromarray(array.astype(np.uint8)).convert(mode)
+    img.save(tmp_path / "x.png")
+    out = load_image(tmp_path / "x.png")
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint8
+
+
+def test_psnr_definition():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 255  # MSE = 255^2 / 48
+    assert metrics.psnr(a, b) == pytest.approx(10 * math.log10(48))
+    assert metrics.psnr(a, a) == math.inf
+
+
+def test_ms_ssim_and_its_db_form():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (192, 192, 3), dtype=np.uint8)
+    assert metrics.ms_ssim(a, a) == pytest.approx(1.0, abs=1e-6)
+    noisy = np.clip(a + rng.normal(0, 20, a.shape), 0, 255).astype(np.uint8)
+    value = metrics.ms_ssim(a, noisy)
+    assert 0 < value < 1
+    assert metrics.ms_ssim_db(value) == pytest.approx(-10 * math.log10(1 - value))
+
+
+def test_lpips_without_backbone_weights_is_unavailable_not_faked(monkeypatch, tmp_path):
+    monkeypatch.setattr(metrics.torch.hub, "get_dir", lambda: str(tmp_path))
+    metrics._lpips_model.cache_clear()
+    a = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(MissingWeightsError, match="alexnet"):
+        metrics.lpips_distance(a, a)
+    assert not metrics.lpips_available()
+    metrics._lpips_model.cache_clear()
