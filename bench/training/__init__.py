@@ -1,0 +1,1 @@
+"""Training of SSIC variants and CompressAI architectures: single process, DDP via torchrun, exact resume."""

@@ -1,0 +1,58 @@
+"""Training configuration: a plain JSON file under configs/train/, loaded into one dataclass."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ssicbench.errors import BenchError
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; the run directory keeps a copy next to its checkpoints."""
+
+    arch: str = "ssic-charm"  # ssic-charm | ssic-wostructure | ssic-hyper | a CompressAI architecture name
+    model: dict[str, Any] = field(default_factory=dict)  # constructor overrides (e.g. the tiny config)
+    lmbda: float = 0.0130  # loss = lmbda * 255^2 * MSE + bpp  (or lmbda * (1 - MS-SSIM) + bpp)
+    metric: str = "mse"  # mse | ms-ssim
+    dataset: str = "embedded"  # dataset name or image folder
+    patch_size: int = 256
+    batch_size: int = 8  # global batch, split evenly over DDP processes
+    steps: int = 1000
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    milestones: list[int] = field(default_factory=lambda: [800])
+    gamma: float = 0.1
+    clip_grad: float = 1.0
+    masks: str = "random"  # random | none | a folder of 1/16-resolution mask PNGs named like the images
+    mask_empty_prob: float = 0.5  # share of samples trained with a single group, as the reference does
+    noisy: bool = True  # uniform-noise quantization proxy (False: straight-through rounding)
+    seed: int = 0
+    amp: bool = False
+    compile: bool = False
+    device: str = "auto"
+    log_every: int = 10
+    eval_every: int = 250
+    checkpoint_every: int = 100
+    eval_dataset: str = "embedded"
+    eval_images: int = 4
+
+    @classmethod
+    def load(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
+        data = json.loads(Path(path).read_text())
+        data.pop("description", None)
+        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise BenchError(f"unknown training config keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

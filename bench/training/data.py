@@ -1,0 +1,64 @@
+"""Training batches drawn as a pure function of (seed, step): resumed and distributed runs see exactly the
+batches of an uninterrupted single-process run, with no data-loader state to save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ssicbench.imageio import load_image
+
+
+class PatchSampler:
+    """Random square crops with random flips from images held in memory (small training sets)."""
+
+    def __init__(self, images: Sequence[np.ndarray], patch_size: int, seed: int):
+        small = [img.shape[:2] for img in images if min(img.shape[:2]) < patch_size]
+        if small:
+            raise ValueError(f"images smaller than the {patch_size}px patch: {small[:3]}")
+        self.images = list(images)
+        self.patch = patch_size
+        self.seed = seed
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[Path], patch_size: int, seed: int) -> "PatchSampler":
+        return cls([load_image(p) for p in paths], patch_size, seed)
+
+    def global_batch(self, step: int, batch_size: int) -> tuple[torch.Tensor, np.random.Generator]:
+        """The whole batch of `step` (B,3,P,P) in [0,1], and a generator for further per-step draws."""
+        rng = np.random.default_rng([self.seed, step])
+        crops = []
+        for _ in range(batch_size):
+            img = self.images[rng.integers(len(self.images))]
+            top = rng.integers(img.shape[0] - self.patch + 1)
+            left = rng.integers(img.shape[1] - self.patch + 1)
+            crop = img[top : top + self.patch, left : left + self.patch]
+            if rng.random() < 0.5:
+                crop = crop[:, ::-1]
+            crops.append(np.ascontiguousarray(crop))
+        batch = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
+        return batch, rng
+
+
+def random_group_masks(rng: np.random.Generator, batch: int, size: int, empty_prob: float) -> torch.Tensor:
+    """Irregular group masks at 1/16 resolution (B,1,size/16,size/16), groups aligned to 32-px blocks.
+
+    As in the reference training: seed 32-px cells with probability 0.1, grow each into a 2-3 x 2-3 cell
+    rectangle, label 4-connected components as groups 1..K (0 = background); a share `empty_prob` of the
+    samples gets no objects (one group).
+    """
+    from scipy import ndimage
+
+    cells = size // 32
+    masks = np.zeros((batch, cells, cells), dtype=np.int64)
+    for b in range(batch):
+        if rng.random() < empty_prob:
+            continue
+        objects = np.zeros((cells, cells), dtype=bool)
+        for r, c in np.argwhere(rng.random((cells, cells)) >= 0.9):
+            objects[r : r + rng.integers(2, 4), c : c + rng.integers(2, 4)] = True
+        masks[b] = ndimage.label(objects)[0]
+    return torch.from_numpy(masks.repeat(2, axis=1).repeat(2, axis=2))[:, None]

@@ -1,0 +1,234 @@
+"""The training loop: rate-distortion loss, Adam (+ auxiliary optimizer), multistep LR, clipping, DDP,
+AMP, torch.compile, atomic checkpoints that resume exactly, CSV/TensorBoard logs, periodic real-bytes eval."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from ssicbench.datasets import load_dataset
+from ssicbench.training.checkpoint import load_checkpoint, rng_state, save_atomic, set_rng_state
+from ssicbench.training.config import TrainConfig
+from ssicbench.training.data import PatchSampler, random_group_masks
+from ssicbench.training.models import TrainableModel, build_trainable
+
+log = logging.getLogger(__name__)
+
+LAST = "last.pt"
+
+
+class Distributed:
+    """Rank/world of a torchrun launch (WORLD_SIZE > 1), else a single process."""
+
+    def __init__(self, device: torch.device):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def rd_loss(cfg: TrainConfig, x: torch.Tensor, x_hat: torch.Tensor, bits: torch.Tensor) -> dict[str, torch.Tensor]:
+    """loss = lmbda * 255^2 * MSE + bpp (CompressAI's convention), or lmbda * (1 - MS-SSIM) + bpp."""
+    bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
+    if cfg.metric == "mse":
+        mse = torch.mean((x - x_hat.float()) ** 2)
+        return {"loss": cfg.lmbda * 255**2 * mse + bpp, "bpp": bpp, "mse": mse}
+    from pytorch_msssim import ms_ssim
+
+    quality = ms_ssim(x, x_hat.float().clamp(0, 1), data_range=1.0)
+    return {"loss": cfg.lmbda * (1 - quality) + bpp, "bpp": bpp, "ms_ssim": quality}
+
+
+class Trainer:
+    """One training run in `run_dir`; `run()` resumes from `run_dir/last.pt` when it exists."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.device = pick_device(cfg.device)
+        self.dist = Distributed(self.device)
+        if cfg.batch_size % self.dist.world:
+            raise ValueError(f"batch size {cfg.batch_size} does not split over {self.dist.world} processes")
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+        self.trainable: TrainableModel = build_trainable(cfg.arch, cfg.model)
+        self.model = self.trainable.module.to(self.device)
+        main_params, aux_params = self.trainable.parameter_groups()
+        self.optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
+        self.aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr) if aux_params else None
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones=cfg.milestones, gamma=cfg.gamma)
+        self.step = 0
+        torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # independent quantization noise per rank
+        self.forward = self.model
+        if self.dist.world > 1:
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.model, self.trainable.aux_names())
+            self.forward = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        if cfg.compile:
+            self.forward = torch.compile(self.forward)
+        paths = [item.path for item in load_dataset(cfg.dataset)]
+        self.sampler = PatchSampler.from_paths(paths, cfg.patch_size, cfg.seed)
+
+    # --- state ---------------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "aux_optimizer": self.aux_optimizer.state_dict() if self.aux_optimizer else None,
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.aux_optimizer:
+            self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = state["step"]
+        if self.dist.world == 1:  # per-rank RNG streams are re-seeded below for DDP
+            set_rng_state(state["rng"])
+        else:
+            torch.manual_seed(self.cfg.seed + 1000 * self.dist.rank + self.step)
+
+    def save(self) -> None:
+        if self.dist.main:
+            save_atomic(self.state(), self.run_dir / LAST)
+
+    # --- loop ----------------------------------------------------------------------------------------
+
+    def train_step(self) -> dict[str, float]:
+        cfg = self.cfg
+        x, rng = self.sampler.global_batch(self.step, cfg.batch_size)
+        masks = None
+        if self.trainable.structured and cfg.masks == "random":
+            masks = random_group_masks(rng, cfg.batch_size, cfg.patch_size, cfg.mask_empty_prob)
+        share = cfg.batch_size // self.dist.world
+        local = slice(self.dist.rank * share, (self.dist.rank + 1) * share)
+        x = x[local].to(self.device)
+        masks = masks[local].to(self.device) if masks is not None else None
+        self.model.train()
+        # bfloat16 autocast needs no loss scaling; the loss itself is computed in float32
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if cfg.amp else nullcontext()
+        with autocast:
+            out = self.forward(x, masks, cfg.noisy) if self.trainable.structured else self.forward(x)
+        x_hat, bits = self.trainable.outputs(out)
+        losses = rd_loss(cfg, x, x_hat, bits)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if cfg.clip_grad:
+            torch.nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], cfg.clip_grad)
+        self.optimizer.step()
+        self.scheduler.step()
+        record = {k: float(v.detach()) for k, v in losses.items()}
+        if self.aux_optimizer:
+            aux = self.trainable.aux_loss()
+            self.aux_optimizer.zero_grad(set_to_none=True)
+            aux.backward()
+            self.aux_optimizer.step()
+            record["aux_loss"] = float(aux.detach())
+        self.step += 1
+        return record
+
+    def run(self) -> dict[str, float]:
+        """Train to `cfg.steps`, resuming from the last checkpoint; returns the last logged record."""
+        cfg = self.cfg
+        if (self.run_dir / LAST).exists():
+            self.load_state(load_checkpoint(self.run_dir / LAST, self.device))
+            if self.dist.main:
+                log.info("resumed at step %d from %s", self.step, self.run_dir / LAST)
+        if self.dist.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        logger = MetricLog(self.run_dir, self.step) if self.dist.main else None
+        record: dict[str, float] = {}
+        start = time.perf_counter()
+        while self.step < cfg.steps:
+            record = self.train_step()
+            if logger and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
+                record.update(step=self.step, lr=self.scheduler.get_last_lr()[0], elapsed_s=time.perf_counter() - start)
+                logger.write("train", record)
+            if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                self.save()
+            if logger and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
+                logger.write("eval", {"step": self.step, **self.evaluate()})
+            self.dist.barrier()
+        if logger:
+            logger.close()
+        self.dist.close()
+        return record
+
+    def evaluate(self) -> dict[str, float]:
+        """Encode evaluation images to real bytes with the codec built from the current weights."""
+        from ssicbench.training.evaluate import evaluate_model
+
+        return evaluate_model(self.trainable, self.cfg, self.run_dir, self.device)
+
+
+class MetricLog:
+    """Training curves as CSV files (one per kind) and TensorBoard scalars.
+
+    On resume, rows logged after the checkpoint (work the kill threw away) are dropped, so each step
+    appears once.
+    """
+
+    def __init__(self, run_dir: Path, resumed_step: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run_dir = run_dir
+        for path in run_dir.glob("*_log.csv"):
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+            kept = [r for r in rows if float(r["step"]) <= resumed_step]
+            if len(kept) < len(rows):
+                with open(path, "w", newline="") as f:
+                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(kept)
+        self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resumed_step + 1 if resumed_step else None)
+
+    def write(self, kind: str, record: dict[str, float]) -> None:
+        path = self.run_dir / f"{kind}_log.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(record))
+            if new:
+                writer.writeheader()
+            writer.writerow(record)
+        for key, value in record.items():
+            if key != "step":
+                self.tb.add_scalar(f"{kind}/{key}", value, int(record["step"]))
+
+    def close(self) -> None:
+        self.tb.close()
