@@ -1,0 +1,204 @@
+"""Classical image codecs (JPEG, WebP, JPEG 2000, AVIF, JPEG XL, HEIF) run through their libraries.
+
+Each stores the library's file byte for byte as the container's only section, so a codec's bpp is the
+real file size plus the container's small fixed header (about 70 bytes).
+"""
+
+from __future__ import annotations
+
+import io
+from abc import abstractmethod
+from typing import Any
+
+import imagecodecs
+import numpy as np
+from PIL import Image
+
+from ssicbench.codecs.base import Codec, check_image
+from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.registry import register_codec
+from ssicbench.errors import BenchError, BitstreamError, MissingBinaryError
+
+PAYLOAD = "image"
+
+
+class SinglePayloadCodec(Codec):
+    """A codec whose output is one opaque file, kept as the section `PAYLOAD` with no extra params.
+
+    Subclasses give the valid quality range and turn an image into that file and back.
+    """
+
+    quality_range: tuple[float, float] = (0, 100)
+
+    def encode(self, image: np.ndarray, quality: Any, **opts: Any) -> Bitstream:
+        """Compress `image` with the library at `quality` (see the subclass for its meaning)."""
+        check_image(image)
+        low, high = self.quality_range
+        if not low <= quality <= high:
+            raise ValueError(f"{self.name}: quality {quality} is outside [{low}, {high}]")
+        bitstream = self._new_bitstream(image)
+        bitstream.sections[PAYLOAD] = bytes(self._encode_payload(np.ascontiguousarray(image), quality))
+        return bitstream
+
+    def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
+        """Decode the payload; anything the library cannot decode, or of the wrong size, is a BitstreamError."""
+        self._check(bitstream)
+        payload = bitstream.section(PAYLOAD)
+        try:
+            image = np.asarray(self._decode_payload(payload, bitstream.height, bitstream.width))
+        except BenchError:
+            raise
+        except Exception as exc:  # the libraries raise assorted types on malformed input
+            message = " ".join(str(exc).split())
+            raise BitstreamError(f"{self.name}: payload is not decodable ({type(exc).__name__}: {message})") from exc
+        expected = (bitstream.height, bitstream.width, 3)
+        if image.shape != expected or image.dtype != np.uint8:
+            raise BitstreamError(
+                f"{self.name}: payload decodes to {image.shape} {image.dtype}, container says {expected} uint8"
+            )
+        return image
+
+    @abstractmethod
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        """The library's file for `image` (HxWx3 uint8, C-contiguous)."""
+
+    @abstractmethod
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        """The image in `payload`; may raise anything on malformed input."""
+
+
+@register_codec(
+    "jpeg",
+    qualities=[5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 90, 95],
+    description="JPEG via Pillow (libjpeg-turbo), 4:2:0, quality 0-100",
+)
+class PillowJpeg(SinglePayloadCodec):
+    """Baseline JPEG as Pillow writes it with 4:2:0 chroma, the setting of CompressAI's published curve."""
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(image).save(out, format="JPEG", quality=int(quality), subsampling="4:2:0")
+        return out.getvalue()
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        with Image.open(io.BytesIO(payload), formats=["JPEG"]) as img:
+            return np.asarray(img.convert("RGB"))
+
+
+class ImagecodecsCodec(SinglePayloadCodec):
+    """A codec from `imagecodecs`; `library` names its feature flag (imagecodecs.<library>.available)."""
+
+    library: str = ""
+
+    def __init__(self) -> None:
+        if not getattr(imagecodecs, self.library).available:
+            raise MissingBinaryError(
+                f"imagecodecs {imagecodecs.__version__} is built without {self.library}; "
+                f"install a build that has it (pip install -U imagecodecs)"
+            )
+
+
+@register_codec(
+    "webp",
+    qualities=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
+    description="lossy WebP via imagecodecs (libwebp), quality 0-100",
+)
+class Webp(ImagecodecsCodec):
+    """Lossy WebP (4:2:0, libwebp's only lossy mode)."""
+
+    library = "WEBP"
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        return imagecodecs.webp_encode(image, level=float(quality), lossless=False)
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        return imagecodecs.webp_decode(payload, hasalpha=False)
+
+
+@register_codec(
+    "jpeg2000",
+    qualities=[26, 28, 30, 32, 34, 36, 38, 40, 42],
+    description="JPEG 2000 codestream via imagecodecs (OpenJPEG); quality is the target PSNR in dB",
+)
+class Jpeg2000(ImagecodecsCodec):
+    """JPEG 2000 (irreversible 9/7 wavelet, colour transform), raw J2K codestream; quality = target PSNR (dB)."""
+
+    library = "JPEG2K"
+    quality_range = (1, 100)
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        return imagecodecs.jpeg2k_encode(image, level=quality, codecformat="J2K")
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        return imagecodecs.jpeg2k_decode(payload)
+
+
+@register_codec(
+    "avif",
+    qualities=[10, 20, 30, 40, 50, 60, 70, 80],
+    description="AVIF via imagecodecs (libavif), 4:4:4, speed 6, quality 0-100",
+)
+class Avif(ImagecodecsCodec):
+    """AV1 still images in AVIF, 4:4:4; `speed` is libavif's 0 (slowest) .. 10 (fastest), 6 as in avifenc."""
+
+    library = "AVIF"
+
+    def __init__(self, speed: int = 6, pixelformat: str = "444") -> None:
+        super().__init__()
+        self.speed = speed
+        self.pixelformat = pixelformat
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        return imagecodecs.avif_encode(image, level=int(quality), speed=self.speed, pixelformat=self.pixelformat)
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        return imagecodecs.avif_decode(payload)
+
+
+@register_codec(
+    "jpegxl",
+    qualities=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90],
+    description="JPEG XL via imagecodecs (libjxl), quality 0-100 (mapped to butteraugli distance)",
+)
+class JpegXl(ImagecodecsCodec):
+    """JPEG XL (VarDCT), bare codestream; `effort` is libjxl's 1..9 (7 is cjxl's default)."""
+
+    library = "JPEGXL"
+
+    def __init__(self, effort: int = 7) -> None:
+        super().__init__()
+        self.effort = effort
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        return imagecodecs.jpegxl_encode(image, level=int(quality), effort=self.effort)
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        return imagecodecs.jpegxl_decode(payload)
+
+
+@register_codec(
+    "heif",
+    qualities=[5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60],
+    description="HEVC still image (HEIF) via pillow-heif (libheif + x265), 4:4:4, quality 0-100",
+)
+class Heif(SinglePayloadCodec):
+    """HEVC intra coding in a HEIF file; `chroma` is "444" or "420"."""
+
+    def __init__(self, chroma: str = "444") -> None:
+        try:
+            import pillow_heif
+        except ImportError as exc:
+            raise MissingBinaryError(f"heif needs the pillow-heif package (pip install pillow-heif): {exc}") from None
+        if not pillow_heif.libheif_info().get("HEIF"):
+            raise MissingBinaryError("pillow-heif has no HEVC encoder (libheif built without x265)")
+        self.chroma = chroma
+        self._pillow_heif = pillow_heif
+
+    def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
+        out = io.BytesIO()
+        heif = self._pillow_heif.from_bytes(mode="RGB", size=(image.shape[1], image.shape[0]), data=image.tobytes())
+        heif.save(out, quality=int(quality), chroma=int(self.chroma))
+        return out.getvalue()
+
+    def _decode_payload(self, payload: bytes, height: int, width: int) -> np.ndarray:
+        return np.asarray(self._pillow_heif.open_heif(payload, convert_hdr_to_8bit=True))

@@ -1,0 +1,240 @@
+"""CompressAI's pretrained image models (the zoo) as codecs, coded with CompressAI's own rANS coder.
+
+Every model of `compressai.zoo.image_models` is registered once per trained metric as "<model>-<metric>"
+(e.g. "mbt2018-mean-mse", "cheng2020-attn-ms-ssim"). Weights are never fetched unless `download=True`.
+
+Container layout (the one place it is defined): one section per string list that `compress` returns, in
+its order, named by `STRING_SECTIONS` ("y", then "z" for models with a hyperprior); params hold
+"quality" (the model's quality level, or the quantization step of a variable-rate model) and "shape"
+(the latent shape `compress` returns, needed by `decompress`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from compressai.ops import compute_padding
+from compressai.registry import MODELS
+from compressai.zoo import image, image_models, image_vbr
+from compressai.zoo.pretrained import load_pretrained
+
+from ssicbench.codecs.base import Codec, check_image
+from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.registry import register_codec
+from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError
+
+STRING_SECTIONS = ("y", "z")
+PAD_MULTIPLE = 64  # six stride-2 stages: the input size every zoo model accepts
+METRICS = ("mse", "ms-ssim")
+# Quantization steps of CompressAI's own evaluation of its variable-rate models (10 = lowest rate).
+VBR_QUANT_STEPS = (10.0, 7.1715, 5.1832, 3.7211, 2.6833, 1.9305, 1.3897, 1.0)
+VBR_QUANT_STEP_RANGE = (1.0, 10.0)
+# Variable-rate models whose hyperprior entropy model also depends on the quantization step.
+VBR_VARIABLE_HYPERPRIOR = ("bmshj2018-hyperprior-vbr", "mbt2018-mean-vbr")
+VBR_HYPERPRIOR_TABLES = tuple(f"entropy_bottleneck.{b}" for b in ("_offset", "_quantized_cdf", "_cdf_length"))
+
+WeightsArg = Union[str, os.PathLike, Mapping[Any, Union[str, os.PathLike]], None]
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """One zoo family: CompressAI model name, trained metric, quality points and official weight URLs.
+
+    A variable-rate ("vbr") model has one checkpoint for all its quality points (quantization steps),
+    stored under the key None of `urls`.
+    """
+
+    model: str
+    metric: str
+    qualities: tuple[Any, ...]
+    urls: dict[Any, str] = field(default_factory=dict)
+
+    @property
+    def vbr(self) -> bool:
+        return self.model.endswith("-vbr")
+
+    @property
+    def codec_name(self) -> str:
+        return f"{self.model}-{self.metric}"
+
+    def weights_key(self, quality: Any) -> Any:
+        """Which checkpoint serves `quality`: the quality itself, or None for a variable-rate model."""
+        return None if self.vbr else quality
+
+
+def zoo_models() -> list[ZooModel]:
+    """Every (model, metric) of CompressAI's image zoo with its quality points and official URLs."""
+    found = []
+    for model in image_models:
+        if model in image_vbr.model_urls:
+            for metric, url in image_vbr.model_urls[model].items():
+                found.append(ZooModel(model, metric, VBR_QUANT_STEPS, {None: url}))
+        else:
+            for metric in METRICS:
+                urls = image.model_urls.get(model, {}).get(metric, {})
+                found.append(ZooModel(model, metric, tuple(image.cfgs[model]), dict(urls)))
+    return found
+
+
+def hub_checkpoint_dir() -> Path:
+    """Where torch.hub (and so CompressAI) caches downloaded checkpoints."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+class CompressAIZooCodec(Codec):
+    """A CompressAI zoo model behind the codec interface.
+
+    `weights`: a checkpoint file (used for every quality, e.g. a variable-rate model), a directory holding
+    the official file names, or a mapping quality -> file. Otherwise the torch hub cache is used, and with
+    `download=True` a missing official checkpoint is downloaded there. `device` is "cpu" or "cuda".
+    """
+
+    def __init__(self, spec: ZooModel, weights: WeightsArg = None, download: bool = False, device: str = "cpu"):
+        self.spec = spec
+        self.weights = weights
+        self.download = download
+        self.device = torch.device(device)
+        self._networks: dict[Any, torch.nn.Module] = {}
+        self._vbr_scale: float | None = None
+
+    def encode(self, image: np.ndarray, quality: Any, **opts: Any) -> Bitstream:
+        """Compress with the model of `quality`; the image is zero-padded to a multiple of 64 as in CompressAI."""
+        check_image(image)
+        self._check_quality(quality)
+        net = self._network(quality)
+        height, width = image.shape[:2]
+        pad, _ = compute_padding(height, width, min_div=PAD_MULTIPLE)
+        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
+        x = x.permute(2, 0, 1).unsqueeze(0).float().div(255.0)
+        with torch.no_grad():
+            out = net.compress(F.pad(x, pad, mode="constant", value=0), **self._rate_args(net, quality))
+        bitstream = self._new_bitstream(image, quality=quality, shape=[int(s) for s in out["shape"]])
+        names = STRING_SECTIONS[: len(out["strings"])]
+        for name, strings in zip(names, out["strings"], strict=True):
+            bitstream.sections[name] = strings[0]
+        return bitstream
+
+    def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
+        """Reconstruct with the model named by the container's quality, then crop the padding."""
+        self._check(bitstream)
+        quality, shape = bitstream.params.get("quality"), bitstream.params.get("shape")
+        try:
+            self._check_quality(quality)
+        except (TypeError, ValueError) as exc:
+            raise BitstreamError(f"{self.name}: bad quality in container ({exc})") from None
+        net = self._network(quality)
+        pad, unpad = compute_padding(bitstream.height, bitstream.width, min_div=PAD_MULTIPLE)
+        expected = [(bitstream.height + pad[2] + pad[3]) // net.downsampling_factor,
+                    (bitstream.width + pad[0] + pad[1]) // net.downsampling_factor]
+        if shape != expected:
+            raise BitstreamError(f"{self.name}: latent shape {shape} does not fit a {bitstream.height}x{bitstream.width} image")
+        strings = [[bitstream.section(name)] for name in STRING_SECTIONS if name in bitstream.sections]
+        try:
+            with torch.no_grad():
+                x_hat = net.decompress(strings, shape, **self._rate_args(net, quality))["x_hat"]
+        except Exception as exc:  # CompressAI asserts or fails in C++ on malformed strings
+            raise BitstreamError(f"{self.name}: strings are not decodable ({type(exc).__name__}: {exc})") from exc
+        x_hat = F.pad(x_hat, unpad).clamp(0, 1)
+        return x_hat[0].mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+
+    def _check_quality(self, quality: Any) -> None:
+        if self.spec.vbr:
+            low, high = VBR_QUANT_STEP_RANGE
+            if not isinstance(quality, (int, float)) or not low <= quality <= high:
+                raise ValueError(f"{self.name}: quality is a quantization step in [{low}, {high}], got {quality!r}")
+        elif quality not in image.cfgs[self.spec.model]:
+            raise ValueError(f"{self.name}: quality must be one of {list(image.cfgs[self.spec.model])}, got {quality!r}")
+
+    def _rate_args(self, net: torch.nn.Module, quality: Any) -> dict[str, Any]:
+        """Extra `compress`/`decompress` arguments: for a variable-rate model, its quantization step."""
+        if not self.spec.vbr:
+            return {}
+        scale = torch.tensor(1.0 / float(quality), device=self.device)
+        if self.spec.model in VBR_VARIABLE_HYPERPRIOR and self._vbr_scale != float(quality):
+            net.update(force=True, scale=scale)
+            self._vbr_scale = float(quality)
+        return {"stage": 2, "s": 0, "inputscale": scale}
+
+    def _network(self, quality: Any) -> torch.nn.Module:
+        key = self.spec.weights_key(quality)
+        if key not in self._networks:
+            self._networks[key] = self._load(quality).to(self.device).eval()
+        return self._networks[key]
+
+    def _load(self, quality: Any) -> torch.nn.Module:
+        """Build the model of `quality` from its checkpoint and make sure its CDF tables exist."""
+        path = self._weights_path(quality)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            for key in ("state_dict", "network", "model_state_dict"):  # training checkpoints wrap the weights
+                state = state.get(key, state)
+            state = load_pretrained(state)
+            arch = MODELS[self.spec.model]
+            if self.spec.model in VBR_VARIABLE_HYPERPRIOR:
+                # its hyperprior tables depend on the quantization step: emptied here, built per step by update()
+                state = {**state, **{k: torch.empty(0, dtype=torch.int32) for k in VBR_HYPERPRIOR_TABLES}}
+                net = arch.from_state_dict(state, vr_entbttlnck=True)
+            else:
+                net = arch.from_state_dict(state)
+        except Exception as exc:
+            raise BenchError(f"{self.name}: cannot load {path} as {self.spec.model} weights ({type(exc).__name__}: {exc})") from exc
+        if self.spec.vbr:
+            net.no_quantoffset = False  # settings of CompressAI's own evaluation
+            if self.spec.model == "mbt2018-vbr":
+                net.scl2ctx = True
+        if self.spec.model in VBR_VARIABLE_HYPERPRIOR:
+            net.update(force=True, scale=net.Gain[-1])
+        else:
+            net.update()
+        return net
+
+    def _weights_path(self, quality: Any) -> Path:
+        """The checkpoint file for `quality`: given, cached, or downloaded; MissingWeightsError if none."""
+        key = self.spec.weights_key(quality)
+        url = self.spec.urls.get(key)
+        filename = url.rsplit("/", 1)[-1] if url else None
+        label = f"{self.name}" + ("" if key is None else f" quality {quality}")
+        given = self.weights
+        if isinstance(given, Mapping):
+            given = given.get(quality)
+            if given is None:
+                raise MissingWeightsError(f"{label}: the weights mapping has no entry for quality {quality}")
+        if given is not None:
+            path = Path(given).expanduser()
+            if path.is_dir():
+                if filename is None:
+                    raise MissingWeightsError(f"{label}: CompressAI publishes no weights; pass weights=<file, directory or {quality: file}>")
+                path = path / filename
+            if not path.is_file():
+                raise MissingWeightsError(f"{label}: weights file {path} not found")
+            return path
+        if filename is None:
+            raise MissingWeightsError(f"{label}: CompressAI publishes no weights; pass weights=<file, directory or {quality: file}>")
+        cached = hub_checkpoint_dir() / filename
+        if not cached.is_file() and self.download:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(cached), progress=False)
+        if not cached.is_file():
+            raise MissingWeightsError(
+                f"{label}: weights {filename} not found; put it in {cached.parent} "
+                f"(from {url}), pass weights=<file or directory>, or download=True"
+            )
+        return cached
+
+
+def _register(spec: ZooModel) -> None:
+    def factory(**kwargs: Any) -> CompressAIZooCodec:
+        return CompressAIZooCodec(spec, **kwargs)
+
+    kind = "variable-rate, quality = quantization step" if spec.vbr else "quality level"
+    register_codec(spec.codec_name, qualities=spec.qualities, description=f"CompressAI {spec.model} ({spec.metric}; {kind})")(factory)
+
+
+for _spec in zoo_models():
+    _register(_spec)
