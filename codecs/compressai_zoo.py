@@ -202,30 +202,29 @@ class CompressAIZooCodec(Codec):
         label = f"{self.name}" + ("" if key is None else f" quality {quality}")
         given = self.weights
         if isinstance(given, Mapping):
-            given = given.get(quality)
-            if given is None:
+            if quality not in given:
                 raise MissingWeightsError(f"{label}: the weights mapping has no entry for quality {quality}")
-        if given is not None:
-            path = Path(given).expanduser()
-            if path.is_dir():
-                if filename is None:
-                    raise MissingWeightsError(f"{label}: CompressAI publishes no weights; pass weights=<file, directory or {quality: file}>")
-                path = path / filename
+            given = given[quality]
+        path = None if given is None else Path(given).expanduser()
+        if path is not None and not path.is_dir():
             if not path.is_file():
                 raise MissingWeightsError(f"{label}: weights file {path} not found")
             return path
         if filename is None:
-            raise MissingWeightsError(f"{label}: CompressAI publishes no weights; pass weights=<file, directory or {quality: file}>")
-        cached = hub_checkpoint_dir() / filename
-        if not cached.is_file() and self.download:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(cached), progress=False)
-        if not cached.is_file():
             raise MissingWeightsError(
-                f"{label}: weights {filename} not found; put it in {cached.parent} "
-                f"(from {url}), pass weights=<file or directory>, or download=True"
+                f"{label}: CompressAI publishes no weights for {self.spec.model}; "
+                f"pass weights=<checkpoint file or {{quality: file}}>"
             )
-        return cached
+        folder = path or hub_checkpoint_dir()
+        if not (folder / filename).is_file() and self.download:
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(folder / filename), progress=False)
+        if not (folder / filename).is_file():
+            raise MissingWeightsError(
+                f"{label}: weights file {filename} not found in {folder}; put it there (from {url}), "
+                f"pass weights=<file or directory>, or download=True"
+            )
+        return folder / filename
 
 
 def _register(spec: ZooModel) -> None:
