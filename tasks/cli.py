@@ -1,0 +1,117 @@
+"""`run_bench.py task`: AP versus transmitted bits for partial (SSIC) decodes and full-image baselines.
+
+Example (offline): `run_bench.py task --detector opencv-hog --codec jpeg --codec ssic-tiny
+--scenario full --scenario objects --run demo` writes results/demo/{task_rows/, task_rows.csv,
+ap_vs_bpp.csv, ap_vs_bpp.png, bd_rate_ap.csv}; running it again resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ssicbench.cli import _add_codec_options, _codec_options, _quality
+from ssicbench.errors import BenchError
+from ssicbench.sweep import CodecSpec
+from ssicbench.tasks.ap_report import evaluable_types, write_task_report
+from ssicbench.tasks.coco_data import TASK_DATASETS
+from ssicbench.tasks.detectors import DETECTORS
+from ssicbench.tasks.group_masks import GROUPINGS
+from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
+from ssicbench.tasks.scenarios import SCENARIO_KINDS
+
+log = logging.getLogger("ssicbench")
+
+
+def _dataset_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"limit": args.limit} if args.limit else {}
+    if args.dataset == "coco":
+        if not (args.images and args.annotations):
+            raise BenchError("--dataset coco needs --images DIR and --annotations JSON")
+        options.update(images=args.images, annotations=args.annotations)
+    if args.dataset == "coco-val2017":
+        options.update(root=args.coco_root, download=not args.no_download)
+    return options
+
+
+def _detector_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    backend = DETECTORS.get(args.detector).info.get("backend")
+    if args.detector_weights:
+        options["weights"] = args.detector_weights
+    if backend in ("torchvision", "detectron2") and args.detector_device:
+        options["device"] = args.detector_device
+    if backend == "torchvision" and args.no_download:
+        options["download"] = False
+    return options
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    """Plan, run (resumably) and report one task sweep."""
+    config: dict[str, Any] = json.loads(Path(args.task_config).read_text()) if args.task_config else {}
+    if args.codec:
+        qualities = [_quality(q) for q in args.qualities] if args.qualities else []
+        config["codecs"] = [{"name": n, "qualities": qualities, "options": _codec_options(args)} for n in args.codec]
+    if not config.get("codecs"):
+        raise BenchError("task needs --codec NAME (repeatable) or a --task-config file with a 'codecs' list")
+    codecs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
+    scenarios = args.scenario or config.get("scenarios") or ["full", "objects"]
+    setup = TaskSetup(
+        dataset=args.dataset,
+        dataset_options=json.dumps(_dataset_options(args), sort_keys=True),
+        detector=args.detector,
+        detector_options=json.dumps(_detector_options(args), sort_keys=True),
+        masks=args.masks,
+        group_by=args.group_by,
+        min_coverage=args.min_coverage,
+        min_inside=args.min_inside,
+    )
+    out_dir = Path(args.results_dir) / args.run
+    plan = plan_task_jobs(setup, codecs, scenarios)
+    rows = run_task_sweep(plan, out_dir, n_jobs=args.jobs, progress=not args.quiet)
+    errors = [r for r in rows if r.get("status") != "ok"]
+    for row in errors[:5]:
+        log.error("%s %s q=%s image %s: %s", row["codec"], row["scenario"], row["quality"], row["image_id"], row.get("error"))
+    dataset = setup.load_dataset()
+    info = DETECTORS.get(args.detector).info
+    iou_types = evaluable_types(info["iou_types"], dataset)
+    title = f"{args.detector} on {dataset.name}"
+    written = write_task_report(rows, dataset, iou_types, out_dir, args.anchor, title, info.get("categories"))
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 1 if errors else 0
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `task` sub-command to the main CLI's subparsers."""
+    p = subparsers.add_parser("task", help="detection / segmentation AP versus transmitted bits (resumable)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--detector", default="opencv-hog", choices=DETECTORS.names())
+    p.add_argument("--detector-weights", help="detector weights file (default: torch hub cache / official URL)")
+    p.add_argument("--detector-device", help="cpu or cuda (torchvision / detectron2 detectors)")
+    p.add_argument("--codec", action="append", help="codec name; repeatable")
+    p.add_argument("--qualities", nargs="+", help="quality points for every --codec (default: each codec's own)")
+    p.add_argument("--task-config", help="JSON with 'codecs' (as for `rd`) and optionally 'scenarios'")
+    kinds = ", ".join(f"{k}{':<name>' if k == 'category' else ''} ({d})" for k, (_, d) in SCENARIO_KINDS.items())
+    p.add_argument("--scenario", action="append", help=f"repeatable; default full + objects. {kinds}")
+    p.add_argument("--dataset", default="embedded", choices=TASK_DATASETS.names())
+    p.add_argument("--images", help="image folder (--dataset coco)")
+    p.add_argument("--annotations", help="COCO-format annotation JSON (--dataset coco)")
+    p.add_argument("--coco-root", help="folder holding val2017/ and annotations/ (--dataset coco-val2017)")
+    p.add_argument("--no-download", action="store_true", help="never download data or detector weights")
+    p.add_argument("--limit", type=int, help="only the first N images (by id)")
+    p.add_argument("--masks", default="gt", help="group masks from: gt, detector, or a folder of <stem>.npy/.png")
+    p.add_argument("--group-by", default="instance", choices=GROUPINGS)
+    p.add_argument("--min-coverage", type=float, default=0.0, help="block coverage an object needs to own it")
+    p.add_argument("--min-inside", type=float, default=0.5, help="share of an instance in the decoded region to count")
+    p.add_argument("--anchor", help="curve ('<codec> <scenario>') BD-rate on AP is relative to (default: first full)")
+    p.add_argument("--run", default="task", help="results/<run>/ gets the rows, table and plot")
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_codec_options(p)
+    p.set_defaults(func=cmd_task)
+    return p

@@ -1,0 +1,283 @@
+"""Detectors by name, all giving COCO-format results (category ids in COCO's 91-id space; person = 1).
+
+Backends: OpenCV (HOG people detector, Haar cascades; their weights ship with OpenCV, so they run
+offline), torchvision (Faster / Mask / Keypoint R-CNN; weights from a local path, the torch hub cache or
+the official URL) and detectron2 (its model zoo; imported only when installed).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ssicbench.errors import BenchError, MissingWeightsError
+from ssicbench.registry import Registry
+from ssicbench.tasks.coco_data import COCO_CATEGORIES
+
+PERSON, CAT = 1, 17
+
+
+class Detector(ABC):
+    """Finds objects in an HxWx3 uint8 RGB image."""
+
+    name: str = ""
+    iou_types: tuple[str, ...] = ("bbox",)
+
+    @abstractmethod
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        """COCO results without `image_id`: `category_id`, `bbox` [x, y, w, h], `score`, and `segmentation`
+        (RLE with string counts) / `keypoints` ([x, y, v] * K) for detectors whose `iou_types` name them."""
+
+
+DETECTORS: Registry[Detector] = Registry("detector")
+
+
+def create_detector(name: str, **options: Any) -> Detector:
+    """Build detector `name`; options go to its factory (e.g. `weights=`, `device=`, `download=`)."""
+    detector = DETECTORS.create(name, **options)
+    detector.name = name
+    return detector
+
+
+@lru_cache(maxsize=2)
+def cached_detector(name: str, options_json: str) -> Detector:
+    """One detector per process and configuration (models load once, not per image)."""
+    return create_detector(name, **json.loads(options_json))
+
+
+def _xyxy_to_xywh(box: np.ndarray) -> list[float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+# --- OpenCV ---------------------------------------------------------------------------------------------
+
+
+class HogPeopleDetector(Detector):
+    """OpenCV's HOG + linear SVM pedestrian detector (Dalal & Triggs); every box is a person."""
+
+    def __init__(self, win_stride: int = 8, scale: float = 1.05, hit_threshold: float = 0.0):
+        import cv2
+
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._params = dict(winStride=(win_stride, win_stride), padding=(8, 8), scale=scale, hitThreshold=hit_threshold)
+
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        rects, weights = self._hog.detectMultiScale(np.ascontiguousarray(image[:, :, ::-1]), **self._params)
+        return [
+            {"category_id": PERSON, "bbox": [float(v) for v in r], "score": float(w)}
+            for r, w in zip(np.reshape(rects, (-1, 4)), np.ravel(weights))
+        ]
+
+
+class HaarDetector(Detector):
+    """An OpenCV Haar cascade; every box gets one COCO category (scores: the cascade's level weights)."""
+
+    def __init__(self, cascade: str, category_id: int, scale_factor: float = 1.1, min_neighbors: int = 3):
+        import cv2
+
+        path = Path(cv2.data.haarcascades) / cascade
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise MissingWeightsError(f"OpenCV Haar cascade {path} is missing")
+        self._category_id = category_id
+        self._params = dict(scaleFactor=scale_factor, minNeighbors=min_neighbors, outputRejectLevels=True)
+
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        import cv2
+
+        grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        rects, _, weights = self._cascade.detectMultiScale3(grey, **self._params)
+        return [
+            {"category_id": self._category_id, "bbox": [float(v) for v in r], "score": float(w)}
+            for r, w in zip(np.reshape(rects, (-1, 4)), np.ravel(weights))
+        ]
+
+
+_OPENCV = {
+    "opencv-hog": (HogPeopleDetector, PERSON, "OpenCV HOG people detector -> person"),
+    "opencv-haar-fullbody": (lambda **kw: HaarDetector("haarcascade_fullbody.xml", PERSON, **kw), PERSON,
+                             "Haar full-body cascade -> person"),
+    "opencv-haar-upperbody": (lambda **kw: HaarDetector("haarcascade_upperbody.xml", PERSON, **kw), PERSON,
+                              "Haar upper-body cascade -> person (boxes cover head and shoulders only)"),
+    "opencv-haar-catface": (lambda **kw: HaarDetector("haarcascade_frontalcatface_extended.xml", CAT, **kw), CAT,
+                            "Haar cat-face cascade -> cat (boxes cover the face only)"),
+}
+for _name, (_factory, _category, _description) in _OPENCV.items():
+    DETECTORS.register(_name, _factory, backend="opencv", iou_types=("bbox",), categories=(_category,),
+                       description=_description)
+
+
+# --- torchvision ----------------------------------------------------------------------------------------
+
+# name -> (torchvision builder, weights enum entry, what it predicts)
+TORCHVISION_MODELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "torchvision-fasterrcnn": ("fasterrcnn_resnet50_fpn", "FasterRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox",)),
+    "torchvision-fasterrcnn-v2": ("fasterrcnn_resnet50_fpn_v2", "FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1", ("bbox",)),
+    "torchvision-maskrcnn": ("maskrcnn_resnet50_fpn", "MaskRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox", "segm")),
+    "torchvision-maskrcnn-v2": ("maskrcnn_resnet50_fpn_v2", "MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1", ("bbox", "segm")),
+    "torchvision-keypointrcnn": ("keypointrcnn_resnet50_fpn", "KeypointRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox", "keypoints")),
+}
+
+
+def resolve_weights(url: str, weights: str | Path | None = None, download: bool = True) -> Path:
+    """The weights file: `weights` if given, else torch hub's cached copy of `url`, else downloaded from `url`."""
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise MissingWeightsError(f"weights file {path} does not exist")
+        return path
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    if cached.is_file():
+        return cached
+    hint = f"put {cached.name} (from {url}) in {cached.parent}, or pass weights=PATH"
+    if not download:
+        raise MissingWeightsError(f"detector weights are not cached: {hint}")
+    try:
+        torch.hub.load_state_dict_from_url(url, map_location="cpu", check_hash=True)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        raise MissingWeightsError(f"cannot download detector weights ({exc.__class__.__name__}): {hint}") from None
+    return cached
+
+
+def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
+    """Load a state dict file into `model` (strict); a file that does not fit is a one-line BenchError."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise BenchError(f"weights {path} do not fit {model.__class__.__name__}: {first}") from None
+    return model.eval()
+
+
+class TorchvisionDetector(Detector):
+    """A torchvision detection model (Faster / Mask / Keypoint R-CNN API) giving COCO results.
+
+    `label_to_category` maps the model's labels to COCO ids; torchvision's COCO weights already use
+    COCO's 91-id space (keypoint R-CNN: label 1 = person), so the default is the identity.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        iou_types: tuple[str, ...] = ("bbox",),
+        label_to_category: Callable[[int], int] | None = None,
+        device: str = "cpu",
+    ):
+        self.model = model.eval().to(device)
+        self.iou_types = iou_types
+        self.device = device
+        self._category = label_to_category or (lambda label: label)
+
+    @torch.no_grad()
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        from pycocotools import mask as mask_utils
+
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255).to(self.device)
+        out = {k: v.cpu() for k, v in self.model([tensor])[0].items()}
+        results = []
+        for i in range(len(out["boxes"])):
+            det = {
+                "category_id": int(self._category(int(out["labels"][i]))),
+                "bbox": _xyxy_to_xywh(out["boxes"][i].numpy()),
+                "score": float(out["scores"][i]),
+            }
+            if "segm" in self.iou_types:
+                binary = np.asfortranarray((out["masks"][i, 0] > 0.5).numpy().astype(np.uint8))
+                rle = mask_utils.encode(binary)
+                det["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            if "keypoints" in self.iou_types:
+                det["keypoints"] = [float(v) for v in out["keypoints"][i].flatten()]
+            results.append(det)
+        return results
+
+
+def build_torchvision_detector(
+    name: str, weights: str | Path | None = None, download: bool = True, device: str = "cpu"
+) -> TorchvisionDetector:
+    """A registered torchvision model with COCO weights (see `resolve_weights` for where they come from)."""
+    import torchvision.models.detection as detection
+    from torchvision.models import get_weight
+
+    builder, weights_name, iou_types = TORCHVISION_MODELS[name]
+    meta = get_weight(weights_name)
+    path = resolve_weights(meta.url, weights, download)
+    model = getattr(detection, builder)(weights=None, weights_backbone=None, num_classes=len(meta.meta["categories"]))
+    return TorchvisionDetector(load_weights(model, path), iou_types, device=device)
+
+
+for _name, (_builder, _weights, _types) in TORCHVISION_MODELS.items():
+    DETECTORS.register(_name, lambda _n=_name, **kw: build_torchvision_detector(_n, **kw), backend="torchvision",
+                       iou_types=_types, categories=(PERSON,) if "keypoints" in _types else None,
+                       description=f"torchvision {_builder}, COCO weights")
+
+
+# --- detectron2 (optional) ------------------------------------------------------------------------------
+
+DETECTRON2_MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "detectron2-faster-rcnn": ("COCO-Detection/faster_rcnn_R_50_FPN_3x.yaml", ("bbox",)),
+    "detectron2-mask-rcnn": ("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml", ("bbox", "segm")),
+    "detectron2-keypoint-rcnn": ("COCO-Keypoints/keypoint_rcnn_R_50_FPN_3x.yaml", ("bbox", "keypoints")),
+}
+# detectron2 numbers COCO's 80 categories 0..79 in increasing COCO id.
+_CONTIGUOUS_TO_COCO = sorted(COCO_CATEGORIES)
+
+
+class Detectron2Detector(Detector):
+    """A detectron2 model-zoo model (weights from `weights` or the zoo URL, cached by detectron2)."""
+
+    def __init__(self, config: str, iou_types: tuple[str, ...], weights: str | None = None, device: str = "cpu",
+                 score_threshold: float = 0.05):
+        try:
+            from detectron2 import model_zoo
+            from detectron2.config import get_cfg
+            from detectron2.engine import DefaultPredictor
+        except ImportError:
+            raise BenchError("detectron2 is not installed (see https://detectron2.readthedocs.io); "
+                             "use a torchvision-* or opencv-* detector") from None
+        cfg = get_cfg()
+        cfg.merge_from_file(model_zoo.get_config_file(config))
+        cfg.MODEL.WEIGHTS = str(weights) if weights else model_zoo.get_checkpoint_url(config)
+        cfg.MODEL.DEVICE = device
+        cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = score_threshold
+        self.iou_types = iou_types
+        self._predictor = DefaultPredictor(cfg)
+
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        from pycocotools import mask as mask_utils
+
+        instances = self._predictor(np.ascontiguousarray(image[:, :, ::-1]))["instances"].to("cpu")  # expects BGR
+        results = []
+        for i in range(len(instances)):
+            det = {
+                "category_id": _CONTIGUOUS_TO_COCO[int(instances.pred_classes[i])],
+                "bbox": _xyxy_to_xywh(instances.pred_boxes.tensor[i].numpy()),
+                "score": float(instances.scores[i]),
+            }
+            if "segm" in self.iou_types:
+                rle = mask_utils.encode(np.asfortranarray(instances.pred_masks[i].numpy().astype(np.uint8)))
+                det["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            if "keypoints" in self.iou_types:
+                det["keypoints"] = [float(v) for v in instances.pred_keypoints[i].flatten()]
+            results.append(det)
+        return results
+
+
+for _name, (_config, _types) in DETECTRON2_MODELS.items():
+    DETECTORS.register(_name, lambda _c=_config, _t=_types, **kw: Detectron2Detector(_c, _t, **kw), backend="detectron2",
+                       iou_types=_types, categories=(PERSON,) if "keypoints" in _types else None,
+                       description=f"detectron2 model zoo {_config} (optional: needs detectron2)")
+
+
+def detector_info() -> list[dict[str, Any]]:
+    """Name, backend, result types and description of every registered detector."""
+    return [{"name": n, **DETECTORS.get(n).info} for n in DETECTORS.names()]

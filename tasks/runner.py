@@ -1,0 +1,214 @@
+"""The task sweep: codecs x quality points x scenarios x images, detect on what the receiver decoded.
+
+One stored row per job (RowStore, resumable). Each row carries the rate and distortion of exactly the
+image the detector saw (bytes, bpp, PSNR over the image and over the decoded region), its detections and
+the ground-truth instances that count for it, so the AP tables join rate, distortion and AP row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ssicbench import metrics
+from ssicbench.errors import BenchError
+from ssicbench.jobs import run_jobs
+from ssicbench.store import RowStore
+from ssicbench.sweep import CodecSpec
+from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
+from ssicbench.tasks.detectors import DETECTORS, cached_detector
+from ssicbench.tasks.evaluate import restrict_to_region
+from ssicbench.tasks.group_masks import (
+    MASK_STRIDE,
+    GroupMask,
+    detection_group_mask,
+    gt_group_mask,
+    load_group_mask,
+    mask_shape,
+)
+from ssicbench.tasks.scenarios import SIDE_SECTION, Scenario, Transmission, parse_scenario
+
+log = logging.getLogger(__name__)
+
+REFERENCE = "original"  # the uncompressed image: the detector's own AP, drawn as a reference line
+RAW_BPP = 24.0
+
+
+@dataclass(frozen=True)
+class TaskSetup:
+    """What every job of a task run shares: data, detector and how group masks are made."""
+
+    dataset: str = "embedded"
+    dataset_options: str = "{}"  # JSON, so the setup stays hashable and picklable
+    detector: str = "opencv-hog"
+    detector_options: str = "{}"
+    masks: str = "gt"  # gt | detector | a folder of <image stem>.npy / .png group masks
+    group_by: str = "instance"
+    min_coverage: float = 0.0
+    min_inside: float = 0.5
+    mask_score: float = 0.5  # detector score a box needs to become a group (masks=detector)
+
+    def load_dataset(self) -> TaskDataset:
+        return load_task_dataset(self.dataset, **json.loads(self.dataset_options))
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}|masks={self.masks}," \
+               f"{self.group_by},cov={self.min_coverage},inside={self.min_inside},score={self.mask_score}"
+
+
+@dataclass(frozen=True)
+class TaskJob:
+    """One image, transmitted by one scenario with one codec at one quality point, then detected."""
+
+    setup: TaskSetup
+    codec: CodecSpec | None  # None: the uncompressed reference
+    quality: Any
+    scenario: str
+    image_id: int
+    structured: bool = False  # the codec writes SSIC group sections
+
+    @property
+    def codec_name(self) -> str:
+        return REFERENCE if self.codec is None else self.codec.display
+
+    @property
+    def key(self) -> str:
+        return f"{self.setup.label}|{self.codec_name}|q={self.quality}|{self.scenario}|{self.image_id}"
+
+
+def job_key(job: TaskJob) -> str:
+    return job.key
+
+
+@lru_cache(maxsize=16)
+def _sender_detections(setup: TaskSetup, image_id: int) -> list[dict[str, Any]]:
+    """The detector's output on the original image (what a sender would use to build detector masks)."""
+    dataset = setup.load_dataset()
+    return _detector(setup).detect(dataset.load(image_id))
+
+
+def _detector(setup: TaskSetup):
+    return cached_detector(setup.detector, setup.detector_options)
+
+
+def image_groups(setup: TaskSetup, dataset: TaskDataset, image_id: int) -> tuple[GroupMask, list[list[float]]]:
+    """The image's group mask and object boxes from the configured source (ground truth, detector, files)."""
+    info = dataset.image_info(image_id)
+    height, width = info["height"], info["width"]
+    if setup.masks == "gt":
+        objects = dataset.annotations(image_id)
+        return gt_group_mask(objects, height, width, setup.min_coverage, setup.group_by), [a["bbox"] for a in objects]
+    if setup.masks == "detector":
+        objects = [d for d in _sender_detections(setup, image_id) if d["score"] >= setup.mask_score]
+        groups = detection_group_mask(objects, height, width, setup.mask_score, setup.min_coverage, setup.group_by)
+        return groups, [d["bbox"] for d in objects]
+    folder = Path(setup.masks)
+    stem = Path(info["file_name"]).stem
+    candidates = [folder / f"{stem}{suffix}" for suffix in (".npy", ".png")]
+    path = next((p for p in candidates if p.exists()), candidates[0])
+    groups = load_group_mask(path, height, width)
+    return groups, [_cells_box(groups.mask == g) for g in groups.group_ids()]
+
+
+def _cells_box(cells: np.ndarray) -> list[float]:
+    """[x, y, w, h] in pixels of the 16-px cells set in a 1/16 mask."""
+    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+    x0, y0, x1, y1 = cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
+    return [float(v * MASK_STRIDE) for v in (x0, y0, x1 - x0, y1 - y0)]
+
+
+def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | None) -> float:
+    if region is None:
+        return metrics.psnr(image, decoded)
+    if not region.any():
+        return float("nan")
+    return metrics.psnr(image[region][None], decoded[region][None])
+
+
+def run_task_job(job: TaskJob) -> dict[str, Any]:
+    """Transmit, decode, detect and keep what counts; codec/mask errors become a row with status 'error'."""
+    setup = job.setup
+    row: dict[str, Any] = {"codec": job.codec_name, "quality": job.quality, "scenario": job.scenario,
+                           "dataset": setup.dataset, "detector": setup.detector, "image_id": job.image_id}
+    dataset = setup.load_dataset()
+    image = dataset.load(job.image_id)
+    height, width = image.shape[:2]
+    try:
+        if job.codec is None:
+            sent = Transmission(image, height * width * 3, None)
+        else:
+            groups, boxes = image_groups(setup, dataset, job.image_id)
+            sent = parse_scenario(job.scenario).transmit(
+                job.codec.build(), image, job.quality, groups, boxes, job.structured
+            )
+    except BenchError as exc:
+        return {**row, "status": "error", "error": str(exc)}
+    start = time.perf_counter()
+    detections = _detector(setup).detect(sent.decoded)
+    detect_s = time.perf_counter() - start
+    gt = restrict_to_region(dataset.annotations(job.image_id), sent.region, setup.min_inside)
+    kept = restrict_to_region(detections, sent.region, setup.min_inside)
+    row.update(
+        status="ok", height=height, width=width, bytes=sent.num_bytes, bpp=8.0 * sent.num_bytes / (height * width),
+        psnr=metrics.psnr(image, sent.decoded), psnr_region=_psnr_region(image, sent.decoded, sent.region),
+        region_fraction=1.0 if sent.region is None else float(sent.region.mean()), groups=sent.groups,
+        gt_ids=[a["id"] for a in gt], detections=[{**d, "image_id": job.image_id} for d in kept],
+        encode_s=sent.encode_s, decode_s=sent.decode_s, detect_s=detect_s,
+    )
+    return row
+
+
+def is_structured(codec: CodecSpec) -> bool:
+    """Whether the codec writes SSIC's group sections (probed on a small two-group image)."""
+    image = np.zeros((64, 64, 3), np.uint8)
+    mask = np.zeros(mask_shape(64, 64), np.int32)
+    mask[:2, :2] = 1
+    built = codec.build()
+    try:
+        bitstream = built.encode(image, codec.qualities[0], mask=mask)
+    except (TypeError, BenchError):
+        return False
+    return SIDE_SECTION in bitstream.sections
+
+
+@dataclass
+class TaskPlan:
+    """The jobs of a run and the (codec, scenario) pairs left out because the codec is not structured."""
+
+    jobs: list[TaskJob]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Sequence[str]) -> TaskPlan:
+    """Reference jobs + every codec x quality x compatible scenario x image."""
+    parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
+    DETECTORS.get(setup.detector)  # an unknown name fails here, before any job runs
+    image_ids = setup.load_dataset().image_ids()
+    jobs = [TaskJob(setup, None, "-", "full", i) for i in image_ids]
+    skipped = []
+    for codec in codecs:
+        structured = is_structured(codec)
+        for scenario in parsed:
+            if scenario.needs_groups and not structured:
+                skipped.append((codec.display, scenario.name))
+                continue
+            jobs += [TaskJob(setup, codec, q, scenario.name, i, structured) for q in codec.qualities for i in image_ids]
+    return TaskPlan(jobs, skipped)
+
+
+def run_task_sweep(plan: TaskPlan, out_dir: str | Path, n_jobs: int = 1, progress: bool = True) -> list[dict[str, Any]]:
+    """Run the plan's pending jobs into `out_dir`/task_rows and return the rows of the plan's jobs."""
+    for codec, scenario in plan.skipped:
+        log.warning("skipping %s with %s: the codec writes no group sections", scenario, codec)
+    store = RowStore(Path(out_dir) / "task_rows")
+    run_jobs(plan.jobs, run_task_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="task")
+    wanted = {job.key for job in plan.jobs}
+    return [row for row in store.rows() if row["key"] in wanted]

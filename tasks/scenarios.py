@@ -1,0 +1,166 @@
+"""Transmission scenarios: what a receiver gets of an image, how many bytes that costs, and what it decodes.
+
+Structured scenarios (SSIC) encode the image once with its group mask and hand the receiver the
+container's `side` section plus the requested `group/<id>` sections; the bytes counted are those of that
+sub-container, `len(bs.subset(...).to_bytes())`. Baselines code the full image, or each object's box as a
+separate crop (bytes: the crop containers plus 4 bytes per crop for its position).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ssicbench.codecs import Bitstream, Codec
+from ssicbench.errors import BenchError
+from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
+from ssicbench.tasks.group_masks import MASK_STRIDE, GroupMask, box_mask, mask_shape, roi_group_mask
+
+SIDE_SECTION = "side"
+CROP_POSITION_BYTES = 4  # x and y of a crop as two uint16; its size is in the crop's own container header
+CANVAS_GREY = 128  # what a receiver shows where it decoded nothing (bbox-crops)
+
+
+def group_section(group: int) -> str:
+    """Container section holding one SSIC group."""
+    return f"group/{group}"
+
+
+@dataclass
+class Transmission:
+    """What a receiver ends up with: the decoded image, the bytes it received, the decoded region."""
+
+    decoded: np.ndarray
+    num_bytes: int
+    region: np.ndarray | None  # HxW bool; None means the whole image
+    groups: list[int] | None = None  # groups sent (structured scenarios)
+    encode_s: float = 0.0
+    decode_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named way of transmitting an image; `needs_groups` scenarios need a structured (SSIC) codec."""
+
+    name: str
+    needs_groups: bool
+    description: str
+
+    def transmit(
+        self, codec: Codec, image: np.ndarray, quality: Any, groups: GroupMask, boxes: Sequence[Sequence[float]],
+        structured: bool = False,
+    ) -> Transmission:
+        """Code `image`; `groups` is its group mask, `boxes` its objects' [x, y, w, h] boxes.
+
+        A `structured` codec codes the whole image or a crop as one background group (an all-zero mask).
+        """
+        kind, _, arg = self.name.partition(":")
+        if kind == "full":
+            return _full(codec, image, quality, structured)
+        if kind == "bbox-crops":
+            return _crops(codec, image, quality, boxes, structured)
+        if kind == "roi":
+            return _structured(codec, image, quality, _roi(groups, image), lambda g: g.group_ids())
+        if kind == "all-groups":
+            return _structured(codec, image, quality, groups, None)
+        if kind == "objects":
+            return _structured(codec, image, quality, groups, lambda g: g.group_ids())
+        cat = category_id(arg)
+        return _structured(codec, image, quality, groups, lambda g: g.groups_of_category(cat))
+
+
+SCENARIO_KINDS = {
+    "full": (False, "the whole image coded by the codec (any codec)"),
+    "bbox-crops": (False, "each object's box coded as a separate crop (any codec)"),
+    "all-groups": (True, "SSIC: every group decoded"),
+    "objects": (True, "SSIC: side info + every object group (background group 0 not sent)"),
+    "category": (True, "SSIC: side info + the groups holding one category, e.g. category:person"),
+    "roi": (True, "SSIC with a rectangular mask around all objects (region-of-interest baseline)"),
+}
+
+
+def parse_scenario(name: str) -> Scenario:
+    """`full`, `bbox-crops`, `all-groups`, `objects`, `roi` or `category:<COCO name or id>`."""
+    kind, _, arg = name.partition(":")
+    if kind not in SCENARIO_KINDS or bool(arg) != (kind == "category"):
+        known = ", ".join(k + (":<name>" if k == "category" else "") for k in SCENARIO_KINDS)
+        raise BenchError(f"unknown scenario {name!r}; known: {known}")
+    if kind == "category":
+        name = f"category:{COCO_CATEGORIES[category_id(arg)]}"
+    needs_groups, description = SCENARIO_KINDS[kind]
+    return Scenario(name, needs_groups, description)
+
+
+def _encode_whole(codec: Codec, image: np.ndarray, quality: Any, structured: bool) -> bytes:
+    """The serialized container of `image` coded as a whole (one background group for structured codecs)."""
+    if structured:
+        return codec.encode(image, quality, mask=np.zeros(mask_shape(*image.shape[:2]), np.int32)).to_bytes()
+    return codec.encode(image, quality).to_bytes()
+
+
+def _full(codec: Codec, image: np.ndarray, quality: Any, structured: bool) -> Transmission:
+    start = time.perf_counter()
+    data = _encode_whole(codec, image, quality, structured)
+    encode_s = time.perf_counter() - start
+    start = time.perf_counter()
+    decoded = codec.decode(Bitstream.from_bytes(data))
+    return Transmission(decoded, len(data), None, None, encode_s, time.perf_counter() - start)
+
+
+def _crops(
+    codec: Codec, image: np.ndarray, quality: Any, boxes: Sequence[Sequence[float]], structured: bool
+) -> Transmission:
+    height, width = image.shape[:2]
+    canvas = np.full_like(image, CANVAS_GREY)
+    region = np.zeros((height, width), bool)
+    total, encode_s, decode_s = 0, 0.0, 0.0
+    for box in boxes:
+        pixels = box_mask(box, height, width)
+        if not pixels.any():
+            continue
+        rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        start = time.perf_counter()
+        data = _encode_whole(codec, np.ascontiguousarray(image[y0:y1, x0:x1]), quality, structured)
+        encode_s += time.perf_counter() - start
+        start = time.perf_counter()
+        canvas[y0:y1, x0:x1] = codec.decode(Bitstream.from_bytes(data))
+        decode_s += time.perf_counter() - start
+        total += len(data) + CROP_POSITION_BYTES
+        region |= pixels
+    return Transmission(canvas, total, region, None, encode_s, decode_s)
+
+
+def _roi(groups: GroupMask, image: np.ndarray) -> GroupMask:
+    """Group 1 = the rectangle of blocks enclosing every object group of `groups`."""
+    height, width = image.shape[:2]
+    cells = np.argwhere(groups.mask > 0)
+    if not len(cells):
+        return roi_group_mask(None, height, width)
+    (r0, c0), (r1, c1) = cells.min(axis=0) * MASK_STRIDE, (cells.max(axis=0) + 1) * MASK_STRIDE
+    return roi_group_mask([c0, r0, c1 - c0, r1 - r0], height, width)
+
+
+def _structured(
+    codec: Codec, image: np.ndarray, quality: Any, groups: GroupMask, pick: Callable[[GroupMask], list[int]] | None
+) -> Transmission:
+    """Encode with the group mask; the receiver gets `side` + the groups `pick` selects (all if None)."""
+    height, width = image.shape[:2]
+    start = time.perf_counter()
+    full = codec.encode(image, quality, mask=groups.mask)
+    data = full.to_bytes()
+    encode_s = time.perf_counter() - start
+    if SIDE_SECTION not in full.sections:
+        raise BenchError(f"codec {codec.name!r} wrote no {SIDE_SECTION!r} section: group scenarios need a structured codec")
+    sent = None if pick is None else pick(groups)
+    if sent is not None:
+        keep = {SIDE_SECTION, *(group_section(g) for g in sent)}
+        data = Bitstream.from_bytes(data).subset(keep.__contains__).to_bytes()
+    start = time.perf_counter()
+    decoded = codec.decode(Bitstream.from_bytes(data))
+    decode_s = time.perf_counter() - start
+    region = None if sent is None else groups.region(sent, height, width)
+    return Transmission(decoded, len(data), region, sent if sent is not None else groups.group_ids(), encode_s, decode_s)
