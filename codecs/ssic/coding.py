@@ -1,0 +1,106 @@
+"""Entropy coding of a whole image: the hyper latent as one string, each group's latents as per-slice strings.
+
+Within a group, slice strings hold the symbols channel-major then in raster order of the group's
+latent positions (the reference's `masked_select` order). The entropy parameters of a group are computed
+from that group's positions only, with identical tensor shapes in encoder and decoder, so the decoder
+reproduces the encoder's scale indexes bit for bit and never needs other groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+from torch import Tensor
+
+from ssicbench.codecs.ssic.entropy import RansTables, scale_indexes
+from ssicbench.codecs.ssic.model import SSICModel, rows_of
+
+HYPER_STRIDE = 4  # hyper latent z is at 1/4 of the latent resolution
+
+
+@dataclass
+class CodedImage:
+    """The strings of one image: `hyper` for z, and per group id its slice strings."""
+
+    hyper: bytes
+    groups: dict[int, list[bytes]]
+
+
+class Coder:
+    """A model plus its rANS tables (converted to lists once)."""
+
+    def __init__(self, model: SSICModel):
+        self.model = model
+        self.y_tables = RansTables.of(model.y_em)
+        self.z_tables = RansTables.of(model.z_em)
+        self.scale_table = model.y_em.scale_table
+
+    @torch.no_grad()
+    def compress(self, x: Tensor, groups: Tensor) -> CodedImage:
+        """Image (1, 3, H, W) padded to 64 and its latent group map -> strings of every group present."""
+        model = self.model
+        y = model.analysis(x, groups)
+        z_hat = torch.round(model.hyper_analysis(y))
+        hyper = model.hyper_synthesis(z_hat)
+        strings: dict[int, list[bytes]] = {}
+        for group in torch.unique(groups).tolist():
+            positions = group_positions(groups, group)
+            y_rows = rows_of(y, positions)
+            out: list[bytes] = []
+
+            def encode(index: int, means: Tensor, scales: Tensor) -> Tensor:
+                symbols = torch.round(y_rows[:, model.slice_channels(index)] - means)
+                out.append(self.y_tables.encode(symbols.T, scale_indexes(scales, self.scale_table).T))
+                return symbols
+
+            self._slices(rows_of(hyper, positions), encode)
+            strings[group] = out
+        return CodedImage(self.z_tables.encode(z_hat, self._z_indexes(z_hat.shape)), strings)
+
+    @torch.no_grad()
+    def decompress(
+        self, coded: CodedImage, groups: Tensor, requested: Iterable[int] | None = None, dense: bool = False
+    ) -> Tensor:
+        """Decode the groups in `coded` (or `requested` of them) -> image (1, 3, H, W) padded to 64.
+
+        Latents of groups not decoded are zero. Unless `dense`, only the decoded groups' pixels are
+        synthesized (the rest is 0), at a cost that follows their area.
+        """
+        model = self.model
+        wanted = sorted(coded.groups if requested is None else requested)
+        height, width = groups.shape
+        z_shape = (1, model.config.hyper_channels, height // HYPER_STRIDE, width // HYPER_STRIDE)
+        z_hat = self.z_tables.decode(coded.hyper, self._z_indexes(z_shape)).to(model.device, torch.float32)
+        hyper = model.hyper_synthesis(z_hat)
+        y_hat = torch.zeros(1, model.config.latent_channels, height, width, device=model.device)
+        for group in wanted:
+            positions = group_positions(groups, group)
+            strings = iter(coded.groups[group])
+
+            def decode(index: int, means: Tensor, scales: Tensor) -> Tensor:
+                indexes = scale_indexes(scales, self.scale_table).T
+                return self.y_tables.decode(next(strings), indexes).T.to(means)
+
+            y_hat[0].view(y_hat.shape[1], -1)[:, positions] = self._slices(rows_of(hyper, positions), decode).T
+        requested_ids = None if dense else torch.tensor(wanted, device=groups.device)
+        return model.synthesis(y_hat, groups, requested_ids)
+
+    def _slices(self, hyper_rows: Tensor, code: Callable[[int, Tensor, Tensor], Tensor]) -> Tensor:
+        """The channel-autoregressive loop over slices; `code` encodes or decodes one slice's symbols."""
+        decoded: list[Tensor] = []
+        for index in range(self.model.config.num_slices):
+            means, scales = self.model.slice_parameters(index, hyper_rows, decoded)
+            decoded.append(code(index, means, scales) + means)
+        return torch.cat(decoded, 1)
+
+    @staticmethod
+    def _z_indexes(shape: tuple[int, ...] | torch.Size) -> Tensor:
+        _, c, h, w = shape
+        return torch.arange(c, dtype=torch.int32).view(1, c, 1, 1).expand(1, c, h, w)
+
+
+def group_positions(groups: Tensor, group: int) -> Tensor:
+    """Flat raster positions of `group` in the latent group map."""
+    return (groups.flatten() == group).nonzero().squeeze(1)

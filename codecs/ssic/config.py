@@ -1,0 +1,84 @@
+"""Architecture settings of the SSIC models: the published full-size defaults plus overrides (e.g. a small test config)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+VARIANTS = ("charm", "wostructure", "hyper")
+
+
+@dataclass(frozen=True)
+class SSICConfig:
+    """Constructor arguments of the reference `GroupChARTTC` family, under the reference's own names.
+
+    `variant` picks the entropy model: "charm" (structured, channel-autoregressive), "wostructure"
+    (same network coded as one group) or "hyper" (hyperprior means/scales only).
+    """
+
+    variant: str = "charm"
+    embed_dim_g: tuple[int, ...] = (128, 192, 256, 320)
+    depths_g: tuple[int, ...] = (2, 2, 5, 1)
+    num_heads_g: tuple[int, ...] = (8, 12, 16, 16)
+    embed_dim_h: tuple[int, ...] = (192, 192)
+    window_size_g: int = 8
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    splits: int = 10
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown SSIC variant {self.variant!r}; known: {', '.join(VARIANTS)}")
+        stages = len(self.embed_dim_g)
+        if not (len(self.depths_g) == len(self.num_heads_g) == stages == 4):
+            raise ValueError("embed_dim_g, depths_g and num_heads_g need 4 stages each (1/16 latent)")
+        if any(c % h for c, h in zip(self.embed_dim_g, self.num_heads_g)):
+            raise ValueError("every embed_dim_g must be a multiple of its num_heads_g")
+        if self.latent_channels % self.splits:
+            raise ValueError(f"latent channels {self.latent_channels} are not a multiple of splits={self.splits}")
+        if self.window_size_g < 2 or self.window_size_g % 2:
+            raise ValueError("window_size_g must be an even number >= 2")
+
+    @property
+    def latent_channels(self) -> int:
+        return self.embed_dim_g[-1]
+
+    @property
+    def hyper_channels(self) -> int:
+        return self.embed_dim_h[-1]
+
+    @property
+    def num_slices(self) -> int:
+        """Entropy-coded strings per group: the channel slices (ChARM) or one string (hyperprior)."""
+        return 1 if self.variant == "hyper" else self.splits
+
+    @property
+    def structured(self) -> bool:
+        return self.variant != "wostructure"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def make_config(variant: str, overrides: str | Path | Mapping[str, Any] | None = None) -> SSICConfig:
+    """The full-size `variant` config with `overrides` (a dict or a JSON file of reference argument names)."""
+    if overrides is None:
+        values: dict[str, Any] = {}
+    elif isinstance(overrides, Mapping):
+        values = dict(overrides)
+    else:
+        path = Path(overrides)
+        if not path.is_file():
+            raise FileNotFoundError(f"SSIC config file {path} does not exist")
+        values = json.loads(path.read_text())
+    known = {f.name for f in fields(SSICConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown SSIC config keys {unknown}; known: {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    values.setdefault("variant", variant)
+    if values["variant"] != variant:
+        raise ValueError(f"config says variant {values['variant']!r} but {variant!r} was asked for")
+    return replace(SSICConfig(), **values)

@@ -1,0 +1,139 @@
+"""Entropy models and rANS coding of SSIC latents on CompressAI (`GaussianConditional`, `EntropyBottleneck`, `ans`).
+
+The reference semantics kept here: Gaussian scales clamped to [0.11, 256] and coded with the scale-table
+entry *nearest* to them (CompressAI's `build_indexes` would pick the next larger one, which does not
+decode the reference's strings); hyper latents coded as `round(z)` with integer-aligned tables (no
+median offset); likelihoods lower-bounded by 1e-9. CompressAI's rANS is the same Rans64 coder the
+reference ships, so with the checkpoint's stored tables the strings are byte-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from compressai.ans import RansDecoder, RansEncoder
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from torch import Tensor
+
+from ssicbench.errors import BitstreamError
+
+SCALE_MIN, SCALE_MAX, NUM_SCALES = 0.11, 256.0, 64
+TAIL_MASS = 2**-8
+LIKELIHOOD_BOUND = 1e-9
+PRECISION = 16
+MAX_SYMBOL = 1 << 24  # far beyond any latent value; a decoded symbol past it means a corrupted string
+
+
+def scale_table() -> Tensor:
+    """The reference's 64 log-spaced Gaussian scales in [0.11, 256] (computed exactly as it does, in float32)."""
+    offset = math.log(SCALE_MIN)
+    factor = (math.log(SCALE_MAX) - math.log(SCALE_MIN)) / (NUM_SCALES - 1)
+    return torch.exp(offset + factor * torch.arange(NUM_SCALES))
+
+
+def gaussian_model() -> GaussianConditional:
+    return GaussianConditional(scale_table().tolist(), scale_bound=SCALE_MIN, tail_mass=TAIL_MASS)
+
+
+def factorized_model(channels: int) -> EntropyBottleneck:
+    return EntropyBottleneck(channels, filters=(3, 3, 3), tail_mass=TAIL_MASS)
+
+
+def clamp_scales(scales: Tensor) -> Tensor:
+    return scales.clamp(SCALE_MIN, SCALE_MAX)
+
+
+def scale_indexes(scales: Tensor, table: Tensor) -> Tensor:
+    """Index of the table entry nearest to each (clamped) scale, ties to the smaller one, as the reference."""
+    return (clamp_scales(scales).unsqueeze(-1) - table.to(scales)).abs().argmin(-1).int()
+
+
+def gaussian_bits(em: GaussianConditional, symbols: Tensor, scales: Tensor) -> Tensor:
+    """-log2 likelihood of integer `symbols` (y - mean, rounded) under N(0, clamped scale)."""
+    likelihood = em._likelihood(symbols, clamp_scales(scales)).clamp_min(LIKELIHOOD_BOUND)
+    return -torch.log2(likelihood)
+
+
+def factorized_bits(em: EntropyBottleneck, z_hat: Tensor) -> Tensor:
+    """-log2 likelihood of the integer hyper latent (1, C, h, w) under the factorized prior."""
+    values = z_hat[0].reshape(z_hat.shape[1], 1, -1)
+    _, lower, upper = em._likelihood(values)
+    sign = -torch.sign(lower + upper)  # evaluate the tail that keeps float32 precision
+    likelihood = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()
+    return -torch.log2(likelihood.clamp_min(LIKELIHOOD_BOUND))
+
+
+@torch.no_grad()
+def build_factorized_tables(em: EntropyBottleneck) -> None:
+    """Integer-aligned rANS tables for `round(z)` from the prior's tails (fresh models; checkpoints store theirs)."""
+    em._update_quantiles()
+    minima = torch.floor(em.quantiles[:, 0, 0]).int()
+    maxima = torch.ceil(em.quantiles[:, 0, 2]).int()
+    length = maxima - minima + 1
+    samples = minima[:, None] + torch.arange(int(length.max()), device=minima.device)[None, :]
+    pmf, lower, upper = em._likelihood(samples[:, None, :].float(), stop_gradient=True)
+    last = (length - 1).long()[:, None]
+    tail = torch.sigmoid(lower[:, 0, :1]) + torch.sigmoid(-upper[:, 0, :].gather(1, last))
+    em._quantized_cdf = em._pmf_to_cdf(pmf[:, 0, :], tail, length, int(length.max()))
+    em._offset = minima
+    em._cdf_length = length + 2
+
+
+@torch.no_grad()
+def build_tables(y_em: GaussianConditional, z_em: EntropyBottleneck) -> None:
+    """Fill both entropy models' rANS tables from their current parameters."""
+    y_em.update_scale_table(scale_table().tolist(), force=True)
+    build_factorized_tables(z_em)
+
+
+def check_tables(cdf: Tensor, lengths: Tensor, offsets: Tensor, what: str) -> None:
+    """Reject tables the C++ coder would misread (it does not check them): ValueError naming `what`."""
+    if cdf.dim() != 2 or lengths.shape != offsets.shape or lengths.shape != cdf.shape[:1]:
+        raise ValueError(f"{what}: table shapes {tuple(cdf.shape)}, {tuple(lengths.shape)}, {tuple(offsets.shape)} disagree")
+    for i, (row, n) in enumerate(zip(cdf.tolist(), lengths.tolist())):
+        if not 3 <= n <= len(row) or row[0] != 0 or row[n - 1] != 1 << PRECISION:
+            raise ValueError(f"{what}: CDF {i} is not a {PRECISION}-bit CDF of length {n}")
+        if any(b <= a for a, b in zip(row[: n - 1], row[1:n])):
+            raise ValueError(f"{what}: CDF {i} is not strictly increasing")
+
+
+@dataclass
+class RansTables:
+    """One entropy model's tables as the Python lists the C++ coder takes (converted once)."""
+
+    cdf: list[list[int]]
+    lengths: list[int]
+    offsets: list[int]
+
+    @classmethod
+    def of(cls, em: GaussianConditional | EntropyBottleneck) -> "RansTables":
+        return cls(em._quantized_cdf.tolist(), em._cdf_length.tolist(), em._offset.tolist())
+
+    def encode(self, symbols: Tensor, indexes: Tensor) -> bytes:
+        """rANS string of integer `symbols` coded with the tables `indexes` (same shapes, flattened row-major)."""
+        flat = symbols.reshape(-1).long()
+        if flat.numel() and int(flat.abs().max()) >= MAX_SYMBOL:
+            raise ValueError("latent value beyond the entropy coder's range")
+        return RansEncoder().encode_with_indexes(
+            flat.tolist(), indexes.reshape(-1).tolist(), self.cdf, self.lengths, self.offsets
+        )
+
+    def decode(self, string: bytes, indexes: Tensor) -> Tensor:
+        """Symbols of `string` for `indexes`; a string that is not exactly the encoder's output raises BitstreamError.
+
+        CompressAI's decoder does not know where its input ends, so the string is followed by enough zero
+        bytes to cover the most a corrupted string can make it read (every symbol consumes at most 16
+        bits plus its escape nibbles, which the data bounds). The decoded symbols are then re-encoded:
+        rANS is deterministic, so any other string than the one the encoder would write is corrupt.
+        """
+        count = indexes.numel()
+        guard = 16 * len(string) + 138 * count + 64
+        values = RansDecoder().decode_with_indexes(
+            bytes(string) + bytes(guard), indexes.reshape(-1).tolist(), self.cdf, self.lengths, self.offsets
+        )
+        symbols = torch.tensor(values, dtype=torch.int64)
+        if count and int(symbols.abs().max()) >= MAX_SYMBOL or self.encode(symbols, indexes) != string:
+            raise BitstreamError("an entropy-coded string is corrupted (it does not decode to what it encodes)")
+        return symbols.view(indexes.shape)

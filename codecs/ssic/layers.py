@@ -1,0 +1,230 @@
+"""Group-independent Swin blocks that compute only the tokens a pass needs.
+
+A token attends only to tokens of its own group inside its (shifted) window. The reference adds -100 to
+the logits of other-group pairs; in float32 those weights (e^-100 relative) vanish below the rounding of
+any output, so excluding them exactly (-inf) gives the same numbers while making group independence
+exact. Feature maps that are not a multiple of the window size are padded together with the group map
+(edge-replicated ids), never resized, so a token's group is the same at every stage and image size.
+
+Features travel as a compact row list (`StageGrid.positions` says where each row sits on the map), so a
+partial decode runs attention only on windows holding requested tokens, and the per-token layers only
+on those tokens. Row counts are padded to multiples of `ROW_BLOCK` so that matrix products see the same
+kernels whatever the subset, which keeps partial decodes bit-identical to full ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ROW_BLOCK = 64
+WINDOW_CHUNK = 512  # windows per attention batch, to bound memory on large images
+
+
+def round_rows(count: int) -> int:
+    return max(ROW_BLOCK, -(-count // ROW_BLOCK) * ROW_BLOCK)
+
+
+def pad_rows(rows: Tensor, count: int) -> Tensor:
+    """`rows` with zero rows appended up to `count`."""
+    return F.pad(rows, (0, 0, 0, count - rows.shape[0]))
+
+
+@dataclass
+class WindowPlan:
+    """Which rows fill each computed window, who may attend to whom, and where outputs go back."""
+
+    gather: Tensor  # (windows, N) row per window slot; the extra zero row for padding/skipped tokens
+    bias: Tensor  # (windows, 1, N, N) 0 where attention is allowed, -inf elsewhere
+    src: Tensor  # slots (flattened windows x N) holding computed tokens
+    dst: Tensor  # their rows
+
+
+class StageGrid:
+    """One stage's feature map: group id of every token and the tokens this pass computes (rows)."""
+
+    def __init__(self, groups: Tensor, positions: Tensor, window: int):
+        self.groups = groups
+        self.height, self.width = groups.shape
+        self.positions = positions
+        self.count = int(positions.numel())
+        self.rows = round_rows(self.count)
+        self.window = window
+        self._plans: dict[int, WindowPlan] = {}
+
+    @classmethod
+    def select(cls, groups: Tensor, window: int, requested: Tensor | None = None) -> "StageGrid":
+        """All tokens (raster order), or only those whose group id is in `requested`."""
+        flat = groups.flatten()
+        if requested is None:
+            positions = torch.arange(flat.numel(), device=groups.device)
+        else:
+            positions = torch.isin(flat, requested).nonzero().squeeze(1)
+        return cls(groups, positions, window)
+
+    def upsampled(self) -> "StageGrid":
+        """The grid after a 2x PixelShuffle: each row's four children, in row-major child order."""
+        groups = self.groups.repeat_interleave(2, 0).repeat_interleave(2, 1)
+        i, j = self.positions // self.width, self.positions % self.width
+        a = torch.tensor([0, 0, 1, 1], device=i.device)
+        b = torch.tensor([0, 1, 0, 1], device=i.device)
+        children = ((2 * i[:, None] + a) * (2 * self.width) + 2 * j[:, None] + b).flatten()
+        return StageGrid(groups, children, self.window)
+
+    def plan(self, shift: int) -> WindowPlan:
+        if shift not in self._plans:
+            self._plans[shift] = self._make_plan(shift)
+        return self._plans[shift]
+
+    def _make_plan(self, shift: int) -> WindowPlan:
+        ws, height, width = self.window, self.height, self.width
+        device = self.groups.device
+        hp, wp = -(-height // ws) * ws, -(-width // ws) * ws
+        # Rolled (cyclically shifted) padded coordinates -> coordinates on the padded map.
+        r = (torch.arange(hp, device=device) + shift) % hp
+        c = (torch.arange(wp, device=device) + shift) % wp
+        inside = (r[:, None] < height) & (c[None, :] < width)
+        flat = r.clamp(max=height - 1)[:, None] * width + c.clamp(max=width - 1)[None, :]
+        index = torch.full((height * width,), -1, dtype=torch.long, device=device)
+        index[self.positions] = torch.arange(self.count, device=device)
+        row = torch.where(inside, index[flat], -1)
+        key = self.groups.flatten()[flat].long()
+        if shift:
+            # Regions of the shifted layout (as in Swin): tokens wrapped around the border never mix.
+            def region(n: int) -> Tensor:
+                k = torch.arange(n, device=device)
+                return (k >= n - ws).long() + (k >= n - shift).long()
+
+            key = key * 9 + region(hp)[:, None] * 3 + region(wp)[None, :]
+
+        def windows(t: Tensor) -> Tensor:
+            return t.view(hp // ws, ws, wp // ws, ws).transpose(1, 2).reshape(-1, ws * ws)
+
+        row, key = windows(row), windows(key)
+        keep = (row >= 0).any(1)
+        row, key = row[keep], key[keep]
+        bias = torch.zeros(row.shape[0], 1, ws * ws, ws * ws, device=device)
+        bias.masked_fill_(key[:, None, :, None] != key[:, None, None, :], float("-inf"))
+        src = (row.flatten() >= 0).nonzero().squeeze(1)
+        return WindowPlan(torch.where(row >= 0, row, self.rows), bias, src, row.flatten()[src])
+
+
+def relative_position_index(window: int) -> Tensor:
+    """Swin's index of each (query, key) offset inside a window into the relative-bias table."""
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+    return rel[..., 0] * (2 * window - 1) + rel[..., 1]
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside windows with Swin's relative position bias."""
+
+    def __init__(self, dim: int, window: int, num_heads: int, qkv_bias: bool = True):
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, num_heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        self.register_buffer("relative_position_index", relative_position_index(window))
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, windows: Tensor, bias: Tensor) -> Tensor:
+        count, n, dim = windows.shape
+        qkv = self.qkv(windows).reshape(count, n, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        position = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        attn = attn + position.view(n, n, -1).permute(2, 0, 1) + bias
+        out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(count, n, dim)
+        return self.proj(out)
+
+
+class Mlp(nn.Module):
+    """Swin's two-layer GELU feed-forward network."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class GroupSwinBlock(nn.Module):
+    """Pre-norm Swin block (window or shifted-window attention, then MLP) restricted to same-group pairs."""
+
+    def __init__(self, dim: int, num_heads: int, window: int, shift: int, mlp_ratio: float, qkv_bias: bool):
+        super().__init__()
+        self.shift = shift
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window, num_heads, qkv_bias)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: Tensor, grid: StageGrid) -> Tensor:
+        plan = grid.plan(self.shift)
+        normed = F.pad(self.norm1(x), (0, 0, 0, 1))  # the zero row read by padding and skipped tokens
+        out = torch.cat(
+            [
+                self.attn(normed[plan.gather[i : i + WINDOW_CHUNK]], plan.bias[i : i + WINDOW_CHUNK])
+                for i in range(0, plan.gather.shape[0], WINDOW_CHUNK)
+            ]
+        )
+        x = x.index_add(0, plan.dst, out.reshape(-1, x.shape[1])[plan.src])
+        return x + self.mlp(self.norm2(x))
+
+
+class GroupBasicLayer(nn.Module):
+    """One stage of blocks alternating plain and shifted windows (reference name kept for checkpoint keys)."""
+
+    def __init__(self, dim: int, depth: int, num_heads: int, window: int, mlp_ratio: float, qkv_bias: bool):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            GroupSwinBlock(dim, num_heads, window, 0 if i % 2 == 0 else window // 2, mlp_ratio, qkv_bias)
+            for i in range(depth)
+        )
+
+    def forward(self, x: Tensor, grid: StageGrid) -> Tensor:
+        for block in self.blocks:
+            x = block(x, grid)
+        return x
+
+
+class PatchEmbed(nn.Module):
+    """2x2 stride-2 convolution that halves the resolution (analysis)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, out_channels, kernel_size=2, stride=2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(x)
+
+
+class _PixelShuffleUp(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.m = nn.Sequential(nn.Conv2d(in_channels, out_channels * 4, 1), nn.PixelShuffle(2))
+
+
+class PatchUnEmbed(nn.Module):
+    """1x1 convolution + PixelShuffle that doubles the resolution (synthesis), applied to computed rows only."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.out_channels = out_channels
+        self.proj = _PixelShuffleUp(in_channels, out_channels)
+
+    def forward(self, x: Tensor, grid: StageGrid) -> tuple[Tensor, StageGrid]:
+        conv = self.proj.m[0]
+        out = F.linear(x, conv.weight.flatten(1), conv.bias)[: grid.count]
+        # PixelShuffle: output channel c at child (a, b) is input channel 4c + 2a + b.
+        children = out.view(grid.count, self.out_channels, 4).transpose(1, 2).reshape(-1, self.out_channels)
+        child_grid = grid.upsampled()
+        return pad_rows(children, child_grid.rows), child_grid
