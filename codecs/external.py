@@ -21,7 +21,8 @@ from ssicbench.codecs.classical import SinglePayloadCodec
 from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, MissingBinaryError
 
-STDERR_TAIL_CHARS = 800
+STDERR_TAIL_LINES = 3
+STDERR_TAIL_CHARS = 300
 
 
 class ExternalProgramError(BenchError, RuntimeError):
@@ -54,7 +55,8 @@ class ExternalCodec(SinglePayloadCodec):
         except OSError as exc:
             raise MissingBinaryError(f"{self.name}: cannot run {args[0]}: {exc.strerror}") from None
         if result.returncode != 0:
-            tail = (result.stderr or result.stdout).decode(errors="replace").strip()[-STDERR_TAIL_CHARS:]
+            lines = (result.stderr or result.stdout).decode(errors="replace").strip().splitlines()
+            tail = " | ".join(line.strip() for line in lines[-STDERR_TAIL_LINES:])[-STDERR_TAIL_CHARS:]
             raise failure(f"{self.name}: {Path(args[0]).name} exited with status {result.returncode}: {tail}")
 
     def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
