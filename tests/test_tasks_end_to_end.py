@@ -1,0 +1,76 @@
+"""`task` end to end, offline: OpenCV HOG on the embedded COCO set, JPEG and a structured codec.
+
+The structured codec is the test-only `fake-ssic` (same section convention as SSIC) until an SSIC
+checkpoint is available here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import test_tasks_fake_codec  # noqa: F401  (registers fake-ssic)
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from ssicbench.tasks.cli import add_parser
+from ssicbench.tasks.coco_data import COCO_CATEGORIES, load_task_dataset
+
+
+def run_task(argv):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["task", *argv])
+    return args.func(args)
+
+
+def test_embedded_annotations_are_valid_coco():
+    dataset = load_task_dataset("embedded")
+    assert len(dataset.image_ids()) == 6
+    for image_id in dataset.image_ids():
+        info = dataset.image_info(image_id)
+        image = dataset.load(image_id)
+        assert image.shape == (info["height"], info["width"], 3)
+        for ann in dataset.annotations(image_id):
+            assert ann["category_id"] in COCO_CATEGORIES
+            x, y, w, h = ann["bbox"]
+            assert 0 <= x and 0 <= y and x + w <= info["width"] and y + h <= info["height"] and w * h > 0
+            rle = mask_utils.merge(mask_utils.frPyObjects(ann["segmentation"], info["height"], info["width"]))
+            assert ann["area"] == pytest.approx(float(mask_utils.area(rle)))
+
+
+def test_coco_format_dataset_reads_any_folder_and_json(tmp_path):
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(tmp_path / "a.png")
+    gt = {"images": [{"id": 3, "file_name": "a.png", "width": 50, "height": 40}],
+          "annotations": [{"id": 1, "image_id": 3, "category_id": 1, "bbox": [1, 2, 10, 10], "area": 100, "iscrowd": 0}],
+          "categories": [{"id": 1, "name": "person"}]}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    dataset = load_task_dataset("coco", images=str(tmp_path), annotations=str(tmp_path / "gt.json"))
+    assert dataset.image_ids() == [3] and dataset.load(3).shape == (40, 50, 3)
+
+
+def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
+    argv = ["--detector", "opencv-hog", "--codec", "jpeg", "--codec", "fake-ssic", "--qualities", "10", "30", "60", "90",
+            "--scenario", "full", "--scenario", "objects", "--scenario", "category:person",
+            "--limit", "3", "--run", "e2e", "--results-dir", str(tmp_path), "--quiet"]
+    assert run_task(argv) == 0
+    out = tmp_path / "e2e"
+    table = pd.read_csv(out / "ap_vs_bpp.csv")
+    curves = set(zip(table["codec"], table["scenario"]))
+    assert curves == {("original", "full"), ("jpeg", "full"), ("fake-ssic", "full"), ("fake-ssic", "objects"),
+                      ("fake-ssic", "category:person")}  # jpeg writes no groups: its group scenarios are skipped
+    assert table["bbox_AP"].between(0, 1).all() and (table["images"] == 3).all()
+    ssic = table[table["codec"] == "fake-ssic"].set_index(["scenario", "quality"])["bpp"]
+    assert (ssic.loc["category:person"].values < ssic.loc["objects"].values).all()
+    assert (ssic.loc["objects"].values < ssic.loc["full"].values).all()
+    assert (out / "ap_vs_bpp.png").stat().st_size > 0
+    bd = pd.read_csv(out / "bd_rate_ap.csv")
+    assert set(bd["anchor"]) == {"fake-ssic full"} and len(bd) == 4
+    rows = list((out / "task_rows").glob("*.json"))
+    assert len(rows) == 3 + 4 * 4 * 3  # reference + codec/scenario pairs x qualities x images
+    stamps = {p: p.stat().st_mtime_ns for p in rows}
+    assert run_task(argv) == 0  # resumes: nothing is recomputed
+    assert {p: p.stat().st_mtime_ns for p in rows} == stamps
