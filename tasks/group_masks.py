@@ -1,8 +1,9 @@
 """SSIC group masks at 1/16 resolution: from COCO ground truth, detector outputs, files, or a rectangle (ROI).
 
-Geometry, as SSIC codes it: the image is padded (bottom/right) to a multiple of 64 px; groups are made of
-32x32-px blocks; the mask has one cell per 16x16 px of the padded image, so each block is 2x2 cells.
-Group 0 is the background; groups 1..K are objects.
+Geometry, as SSIC codes it: the mask has one cell per 16x16 px, shape (ceil(H/16), ceil(W/16)) (SSIC's
+`masks.mask_shape`), ids 0..255; group 0 is the background, groups 1..K are objects. Groups are made of
+32x32-px blocks (2x2 cells) laid on the image padded (bottom/right) to a multiple of 64 px, as SSIC pads it;
+the block grid is then cropped to the mask's shape.
 
 Snapping rule (one place): a block's coverage by an object is the fraction of the block's 1024 pixels that
 the object's mask covers. A block goes to the object covering the largest fraction of it, provided that
@@ -18,15 +19,15 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from PIL import Image
 from pycocotools import mask as mask_utils
 from scipy import ndimage
 
+from ssicbench.codecs.ssic import masks as ssic_masks
+from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_STRIDE
 from ssicbench.errors import MaskError
 
 PAD_MULTIPLE = 64
 BLOCK = 32
-MASK_STRIDE = 16
 CELLS_PER_BLOCK = BLOCK // MASK_STRIDE
 GROUPINGS = ("instance", "category", "component")
 
@@ -38,8 +39,7 @@ def padded_size(height: int, width: int) -> tuple[int, int]:
 
 def mask_shape(height: int, width: int) -> tuple[int, int]:
     """Shape of the 1/16 group mask of a `height` x `width` image."""
-    ph, pw = padded_size(height, width)
-    return ph // MASK_STRIDE, pw // MASK_STRIDE
+    return ssic_masks.mask_shape((height, width))
 
 
 @dataclass
@@ -113,7 +113,7 @@ def snap_objects(
     """
     if group_by not in GROUPINGS:
         raise MaskError(f"unknown grouping {group_by!r}; choose one of {', '.join(GROUPINGS)}")
-    hb, wb = (n // CELLS_PER_BLOCK for n in mask_shape(height, width))
+    hb, wb = (n // BLOCK for n in padded_size(height, width))
     owner = np.full((hb, wb), -1)
     if len(masks):
         cover = block_coverage(masks, height, width)
@@ -130,8 +130,11 @@ def snap_objects(
                 info["category_ids"].append(objects[i]["category_id"])
             if "id" in objects[i]:
                 info["annotation_ids"].append(objects[i]["id"])
+    if len(groups) > ssic_masks.MAX_GROUP_ID:
+        raise MaskError(f"{len(groups)} groups exceed SSIC's {ssic_masks.MAX_GROUP_ID}; group by category instead")
     cells = np.repeat(np.repeat(labels, CELLS_PER_BLOCK, axis=0), CELLS_PER_BLOCK, axis=1)
-    return GroupMask(cells.astype(np.int32), groups)
+    rows, cols = mask_shape(height, width)
+    return GroupMask(cells[:rows, :cols].astype(np.int32), groups)
 
 
 def _group_labels(owner: np.ndarray, objects: Sequence[dict[str, Any]], group_by: str) -> np.ndarray:
@@ -189,16 +192,6 @@ def enclosing_box(annotations: Sequence[dict[str, Any]]) -> list[float] | None:
 
 
 def load_group_mask(path: str | Path, height: int, width: int) -> GroupMask:
-    """A group mask file (.npy or label PNG) at 1/16 resolution of the padded image; category info unknown."""
-    path = Path(path)
-    try:
-        mask = np.load(path) if path.suffix == ".npy" else np.asarray(Image.open(path))
-    except (OSError, ValueError) as exc:
-        raise MaskError(f"cannot read group mask {path}: {exc.__class__.__name__}") from None
-    expected = mask_shape(height, width)
-    if mask.ndim != 2 or mask.shape != expected:
-        raise MaskError(f"group mask {path} has shape {mask.shape}; a {width}x{height} image needs {expected}")
-    if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0:
-        raise MaskError(f"group mask {path} must hold non-negative integer group ids")
-    mask = mask.astype(np.int32)
+    """A group mask file (.npy of ids or PNG, read as SSIC reads it); which categories it holds is unknown."""
+    mask = ssic_masks.load_group_mask(path, (height, width)).astype(np.int32)
     return GroupMask(mask, {int(g): {"category_ids": [], "annotation_ids": []} for g in np.unique(mask) if g > 0})

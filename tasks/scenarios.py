@@ -15,18 +15,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ssicbench.codecs import Bitstream, Codec
+from ssicbench.codecs.ssic.sections import SIDE as SIDE_SECTION
+from ssicbench.codecs.ssic.sections import group_section
 from ssicbench.errors import BenchError
 from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
 from ssicbench.tasks.group_masks import MASK_STRIDE, GroupMask, box_mask, mask_shape, roi_group_mask
 
-SIDE_SECTION = "side"
 CROP_POSITION_BYTES = 4  # x and y of a crop as two uint16; its size is in the crop's own container header
 CANVAS_GREY = 128  # what a receiver shows where it decoded nothing (bbox-crops)
-
-
-def group_section(group: int) -> str:
-    """Container section holding one SSIC group."""
-    return f"group/{group}"
 
 
 @dataclass

@@ -24,10 +24,18 @@ def rect_ann(ann_id, x, y, w, h, category=1):
     return {"id": ann_id, "category_id": category, "bbox": [x, y, w, h]}
 
 
-def test_mask_shape_pads_to_a_multiple_of_64_then_divides_by_16():
+def test_mask_shape_is_ssics_one_cell_per_16_px():
     assert mask_shape(64, 64) == (4, 4)
-    assert mask_shape(65, 128) == (8, 8)
-    assert mask_shape(300, 451) == (20, 32)
+    assert mask_shape(65, 128) == (5, 8)
+    assert mask_shape(300, 451) == (19, 29)
+
+
+def test_blocks_lie_on_the_64_padded_grid_and_are_cropped_to_the_mask():
+    gm = gt_group_mask([rect_ann(1, 60, 60, 10, 10)], 80, 80)  # touches blocks (1,1), (1,2), (2,1), (2,2)
+    assert gm.mask.shape == (5, 5)
+    expected = np.zeros((5, 5), np.int32)
+    expected[2:5, 2:5] = 1  # block rows/cols 2 are cells 4..5, cropped to cell 4
+    np.testing.assert_array_equal(gm.mask, expected)
 
 
 def test_a_block_aligned_object_gets_exactly_its_blocks():
@@ -93,7 +101,7 @@ def test_mask_files_are_checked_for_shape_and_type(tmp_path):
     good[1, 2] = 3
     np.save(tmp_path / "a.npy", good)
     assert load_group_mask(tmp_path / "a.npy", 64, 128).group_ids() == [3]
-    with pytest.raises(MaskError, match="shape"):
+    with pytest.raises(MaskError, match="needs 8x8"):
         load_group_mask(tmp_path / "a.npy", 128, 128)
     np.save(tmp_path / "f.npy", good.astype(float))
     with pytest.raises(MaskError, match="integer"):
@@ -125,10 +133,12 @@ def test_snapping_rule_property(scene, min_coverage):
     height, width, masks = scene
     objects = [{"id": i + 1, "category_id": 1} for i in range(len(masks))]
     gm = snap_objects(masks, objects, height, width, min_coverage=min_coverage)
-    cover = block_coverage(masks, height, width) if masks else np.zeros((0,) + tuple(s // 2 for s in gm.mask.shape))
+    cover = block_coverage(masks, height, width)
     blocks = gm.mask[::2, ::2]
-    # the mask is made of whole 32-px blocks
-    np.testing.assert_array_equal(gm.mask, np.repeat(np.repeat(blocks, 2, 0), 2, 1))
+    # the mask is made of whole 32-px blocks (cropped to the mask's shape)
+    assert gm.mask.shape == mask_shape(height, width)
+    np.testing.assert_array_equal(gm.mask, np.repeat(np.repeat(blocks, 2, 0), 2, 1)[: gm.mask.shape[0], : gm.mask.shape[1]])
+    cover = cover[:, : blocks.shape[0], : blocks.shape[1]]  # blocks wholly in the padding are never foreground
     group_of = {ann: g for g, info in gm.groups.items() for ann in info["annotation_ids"]}
     owner_cover = np.zeros(blocks.shape)  # how much of each block its owning object covers
     for i in range(len(masks)):
