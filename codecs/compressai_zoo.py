@@ -133,7 +133,8 @@ class CompressAIZooCodec(Codec):
         expected = [(bitstream.height + pad[2] + pad[3]) // net.downsampling_factor,
                     (bitstream.width + pad[0] + pad[1]) // net.downsampling_factor]
         if shape != expected:
-            raise BitstreamError(f"{self.name}: latent shape {shape} does not fit a {bitstream.height}x{bitstream.width} image")
+            size = f"{bitstream.height}x{bitstream.width}"
+            raise BitstreamError(f"{self.name}: latent shape {shape} does not fit a {size} image")
         strings = [[bitstream.section(name)] for name in STRING_SECTIONS if name in bitstream.sections]
         try:
             with torch.no_grad():
@@ -149,7 +150,8 @@ class CompressAIZooCodec(Codec):
             if not isinstance(quality, (int, float)) or not low <= quality <= high:
                 raise ValueError(f"{self.name}: quality is a quantization step in [{low}, {high}], got {quality!r}")
         elif quality not in image.cfgs[self.spec.model]:
-            raise ValueError(f"{self.name}: quality must be one of {list(image.cfgs[self.spec.model])}, got {quality!r}")
+            levels = list(image.cfgs[self.spec.model])
+            raise ValueError(f"{self.name}: quality must be one of {levels}, got {quality!r}")
 
     def _rate_args(self, net: torch.nn.Module, quality: Any) -> dict[str, Any]:
         """Extra `compress`/`decompress` arguments: for a variable-rate model, its quantization step."""
@@ -183,7 +185,8 @@ class CompressAIZooCodec(Codec):
             else:
                 net = arch.from_state_dict(state)
         except Exception as exc:
-            raise BenchError(f"{self.name}: cannot load {path} as {self.spec.model} weights ({type(exc).__name__}: {exc})") from exc
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise BenchError(f"{self.name}: cannot load {path} as {self.spec.model} weights ({reason})") from exc
         if self.spec.vbr:
             net.no_quantoffset = False  # settings of CompressAI's own evaluation
             if self.spec.model == "mbt2018-vbr":
@@ -232,7 +235,8 @@ def _register(spec: ZooModel) -> None:
         return CompressAIZooCodec(spec, **kwargs)
 
     kind = "variable-rate, quality = quantization step" if spec.vbr else "quality level"
-    register_codec(spec.codec_name, qualities=spec.qualities, description=f"CompressAI {spec.model} ({spec.metric}; {kind})")(factory)
+    description = f"CompressAI {spec.model} ({spec.metric}; {kind})"
+    register_codec(spec.codec_name, qualities=spec.qualities, description=description)(factory)
 
 
 for _spec in zoo_models():

@@ -138,7 +138,9 @@ class Vtm(ExternalCodec):
         self.decoder = find_program("DecoderApp", decoder, "SSICBENCH_VTM_DECODER", "decoder")
         config = config or os.environ.get("SSICBENCH_VTM_CONFIG")
         if config and not Path(config).is_file():
-            raise MissingBinaryError(f"VTM configuration {config} does not exist (pass config= or set SSICBENCH_VTM_CONFIG)")
+            raise MissingBinaryError(
+                f"VTM configuration {config} does not exist (pass config= or set SSICBENCH_VTM_CONFIG)"
+            )
         self.config = Path(config) if config else None
         self.rgb = rgb
 

@@ -174,7 +174,8 @@ def test_quality_outside_the_model_range(image):
 
 @pytest.fixture
 def hyperprior_stream(image, tmp_path):
-    codec = create_codec("bmshj2018-hyperprior-mse", weights=save_tiny_weights("bmshj2018-hyperprior", tmp_path / "w.pth"))
+    weights = save_tiny_weights("bmshj2018-hyperprior", tmp_path / "w.pth")
+    codec = create_codec("bmshj2018-hyperprior-mse", weights=weights)
     return codec, codec.encode(image, 1)
 
 
