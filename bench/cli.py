@@ -8,6 +8,7 @@ import importlib.util
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -28,7 +29,9 @@ def _quality(text: str) -> Any:
 
 def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
     """Constructor options a codec may need that a container cannot carry."""
-    options = {k: getattr(args, k) for k in ("checkpoint", "config", "device", "weights") if getattr(args, k, None)}
+    options = {k: getattr(args, k) for k in ("checkpoint", "device", "weights") if getattr(args, k, None)}
+    if getattr(args, "model_config", None):
+        options["config"] = args.model_config
     for item in getattr(args, "option", None) or []:
         key, _, value = item.partition("=")
         options[key] = _quality(value)
@@ -37,7 +40,7 @@ def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_codec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", help="model checkpoint (learned codecs)")
-    p.add_argument("--config", help="model configuration JSON (learned codecs)")
+    p.add_argument("--model-config", help="model configuration JSON (learned codecs, e.g. a small SSIC)")
     p.add_argument("--weights", help="pretrained weights file or folder (CompressAI zoo codecs)")
     p.add_argument("--device", help="cpu or cuda")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="other codec constructor option")
@@ -253,6 +256,7 @@ def _plugin_parsers() -> list[Callable[[Any], None]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # raised inside compressai
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
