@@ -17,7 +17,9 @@ from torch import Tensor
 from ssicbench.codecs.ssic.entropy import RansTables, scale_indexes
 from ssicbench.codecs.ssic.model import SSICModel, rows_of
 
-HYPER_STRIDE = 4  # hyper latent z is at 1/4 of the latent resolution
+from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE
+
+HYPER_STRIDE = PAD_MULTIPLE // LATENT_STRIDE  # z is at 1/4 of the latent resolution
 
 
 @dataclass

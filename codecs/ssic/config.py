@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 VARIANTS = ("charm", "wostructure", "hyper")
+LATENT_STRIDE = 16  # the latent y (and the group mask) has one cell per 16x16 pixels
+PAD_MULTIPLE = 64  # images are padded right/bottom to this multiple (the hyper latent is at 1/64)
 
 
 @dataclass(frozen=True)

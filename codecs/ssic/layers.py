@@ -39,8 +39,7 @@ class WindowPlan:
 
     gather: Tensor  # (windows, N) row per window slot; the extra zero row for padding/skipped tokens
     bias: Tensor  # (windows, 1, N, N) 0 where attention is allowed, -inf elsewhere
-    src: Tensor  # slots (flattened windows x N) holding computed tokens
-    dst: Tensor  # their rows
+    slot: Tensor  # (rows,) slot (flattened windows x N) of each row; one past the end for padding rows
 
 
 class StageGrid:
@@ -108,8 +107,10 @@ class StageGrid:
         row, key = row[keep], key[keep]
         bias = torch.zeros(row.shape[0], 1, ws * ws, ws * ws, device=device)
         bias.masked_fill_(key[:, None, :, None] != key[:, None, None, :], float("-inf"))
-        src = (row.flatten() >= 0).nonzero().squeeze(1)
-        return WindowPlan(torch.where(row >= 0, row, self.rows), bias, src, row.flatten()[src])
+        slot = torch.full((self.rows,), row.numel(), dtype=torch.long, device=device)
+        computed = (row.flatten() >= 0).nonzero().squeeze(1)
+        slot[row.flatten()[computed]] = computed
+        return WindowPlan(torch.where(row >= 0, row, self.rows), bias, slot)
 
 
 def relative_position_index(window: int) -> Tensor:
@@ -176,7 +177,7 @@ class GroupSwinBlock(nn.Module):
                 for i in range(0, plan.gather.shape[0], WINDOW_CHUNK)
             ]
         )
-        x = x.index_add(0, plan.dst, out.reshape(-1, x.shape[1])[plan.src])
+        x = x + F.pad(out.reshape(-1, x.shape[1]), (0, 0, 0, 1))[plan.slot]
         return x + self.mlp(self.norm2(x))
 
 

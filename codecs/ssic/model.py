@@ -24,8 +24,6 @@ from ssicbench.codecs.ssic.entropy import (
 )
 from ssicbench.codecs.ssic.layers import GroupBasicLayer, PatchEmbed, PatchUnEmbed, StageGrid, pad_rows
 
-PAD_MULTIPLE = 64  # the image is padded right/bottom to this multiple
-LATENT_STRIDE = 16
 Y_MIN, Y_MAX = -255.5, 256.49
 
 

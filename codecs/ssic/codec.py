@@ -1,0 +1,231 @@
+"""The SSIC codecs behind the `Codec` interface, registered as ssic-charm, ssic-wostructure and ssic-hyper.
+
+Each takes trained weights: `checkpoint=` one reference-layout checkpoint (quality `quality`, default 1)
+or a mapping {quality: checkpoint}; `config=` architecture overrides (dict or JSON path, e.g. the small
+conformance config); `device=`. `encode(image, quality, mask=None)` (mask: ids array, a mask file, or
+None for one group) and `decode(bitstream, groups=None, dense=False)`; see `SSICCodec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ssicbench.codecs.base import Codec, check_image
+from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.registry import register_codec
+from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
+from ssicbench.codecs.ssic.coding import CodedImage, Coder
+from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, VARIANTS
+from ssicbench.codecs.ssic.masks import check_group_mask, load_group_mask, pad_group_mask
+from ssicbench.codecs.ssic.model import SSICModel
+from ssicbench.codecs.ssic.sections import (
+    SIDE,
+    decode_mask,
+    encode_mask,
+    group_section,
+    pack_side,
+    pack_strings,
+    section_group,
+    unpack_side,
+    unpack_strings,
+)
+from ssicbench.errors import BitstreamError, MissingWeightsError
+
+MAX_SIDE = 1 << 15
+MAX_PIXELS = 1 << 26
+
+DESCRIPTIONS = {
+    "charm": "SSIC (ICCV 2023): semantically structured, one decodable section per group, channel-autoregressive",
+    "wostructure": "SSIC network without structure: the whole image as one group",
+    "hyper": "SSIC structured, hyperprior-only entropy model",
+}
+
+
+@dataclass
+class _Header:
+    quality: Any
+    model: str
+    groups: list[int]
+    mask_block: int | None
+
+
+class SSICCodec(Codec):
+    """SSIC at one or more rate points; `models` maps quality -> checkpoint path (loaded on first use) or model."""
+
+    def __init__(
+        self,
+        variant: str,
+        models: Mapping[Any, str | Path | SSICModel],
+        config: str | Path | Mapping[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+    ):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown SSIC variant {variant!r}; known: {', '.join(VARIANTS)}")
+        if not models:
+            raise MissingWeightsError(f"ssic-{variant} needs at least one checkpoint")
+        self.name = f"ssic-{variant}"
+        self.variant = variant
+        self.config = config
+        self.device = torch.device(device)
+        self.qualities = tuple(sorted(models))
+        self._sources = dict(models)
+        self._coders: dict[Any, tuple[Coder, str]] = {}
+
+    def coder(self, quality: Any) -> tuple[Coder, str]:
+        """The coder and weights fingerprint of rate point `quality` (loading its checkpoint once)."""
+        if quality not in self._coders:
+            if quality not in self._sources:
+                raise ValueError(f"{self.name} has no checkpoint for quality {quality!r}; it has {list(self.qualities)}")
+            source = self._sources[quality]
+            if isinstance(source, SSICModel):
+                model = source.to(self.device).eval()
+                if model.config.variant != self.variant:
+                    raise ValueError(f"{self.name} was given a {model.config.variant} model")
+            else:
+                model = load_model(source, self.variant, self.config, self.device)
+            self._coders[quality] = (Coder(model), fingerprint(model))
+        return self._coders[quality]
+
+    def encode(self, image: np.ndarray, quality: Any, mask: np.ndarray | str | Path | None = None, **opts: Any) -> Bitstream:
+        """Compress `image`; `mask` gives the groups (one id per 16x16 block; default: one group)."""
+        _no_options(opts)
+        check_image(image)
+        height, width = image.shape[:2]
+        if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
+            raise ValueError(f"{self.name}: a {height}x{width} image exceeds the supported size")
+        coder, model_id = self.coder(quality)
+        if self.variant == "wostructure" and mask is not None:
+            raise ValueError("ssic-wostructure codes the image as one group; it takes no mask")
+        if mask is None:
+            ids = np.zeros((-(-height // LATENT_STRIDE), -(-width // LATENT_STRIDE)), dtype=np.int64)
+        elif isinstance(mask, (str, Path)):
+            ids = load_group_mask(mask, (height, width))
+        else:
+            ids = check_group_mask(mask, (height, width))
+        groups = pad_group_mask(ids, _latent_hw(height, width))
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
+        ph, pw = (-height) % PAD_MULTIPLE, (-width) % PAD_MULTIPLE
+        x = F.pad(x, (0, pw, 0, ph)).to(coder.model.device)
+        coded = coder.compress(x, torch.from_numpy(groups).to(coder.model.device))
+
+        params: dict[str, Any] = {"quality": quality, "model": model_id, "groups": sorted(coded.groups)}
+        mask_payload = b""
+        if self.variant != "wostructure":
+            params["mask_block"], mask_payload = encode_mask(groups)
+        bitstream = self._new_bitstream(image, **params)
+        bitstream.sections[SIDE] = pack_side((height, width), coded.hyper, mask_payload)
+        for group, strings in coded.groups.items():
+            bitstream.sections[group_section(group)] = pack_strings(strings)
+        return bitstream
+
+    def decode(self, bitstream: Bitstream, groups: Iterable[int] | None = None, dense: bool = False, **opts: Any) -> np.ndarray:
+        """Reconstruct the image from the groups present (or `groups`); latents of other groups are zero.
+
+        By default only the decoded groups' pixels are synthesized (others are black) at a cost that
+        follows their area; `dense=True` synthesizes every pixel as the reference does.
+        """
+        _no_options(opts)
+        self._check(bitstream)
+        header = self._read_header(bitstream)
+        coder, model_id = self.coder(header.quality)
+        if header.model != model_id:
+            raise BitstreamError(f"container was written with other {self.name} weights ({header.model}, not {model_id})")
+        latent_hw = _latent_hw(bitstream.height, bitstream.width)
+        hyper, mask_payload = unpack_side(bitstream.section(SIDE), (bitstream.height, bitstream.width))
+        if header.mask_block is None:
+            if mask_payload:
+                raise BitstreamError("side section has trailing bytes")
+            group_map = np.zeros(latent_hw, dtype=np.int64)
+        else:
+            group_map = decode_mask(mask_payload, header.mask_block, latent_hw)
+        if sorted(np.unique(group_map).tolist()) != header.groups:
+            raise BitstreamError("the group mask and the container's group list disagree")
+
+        present = [g for g in header.groups if group_section(g) in bitstream.sections]
+        wanted = present if groups is None else sorted(set(int(g) for g in groups))
+        if not wanted:
+            raise BitstreamError("container holds no group sections to decode")
+        strings = {}
+        for group in wanted:
+            if group not in present:
+                raise BitstreamError(f"container has no section for group {group} (it has groups {present})")
+            payload = bitstream.section(group_section(group))
+            strings[group] = unpack_strings(payload, coder.model.config.num_slices, f"section {group_section(group)}")
+        device = coder.model.device
+        x_hat = coder.decompress(CodedImage(hyper, strings), torch.from_numpy(group_map).to(device), wanted, dense)
+        pixels = x_hat[0, :, : bitstream.height, : bitstream.width].clamp(0, 1).mul(255).round()
+        return pixels.to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+    def _read_header(self, bitstream: Bitstream) -> _Header:
+        """The container's SSIC params, validated: every inconsistency is a BitstreamError."""
+        p = bitstream.params
+        try:
+            quality, model, groups, mask_block = p["quality"], p["model"], p["groups"], p.get("mask_block")
+        except (KeyError, TypeError):
+            raise BitstreamError(f"{self.name}: container params are incomplete") from None
+        if set(p) - {"quality", "model", "groups", "mask_block"}:
+            raise BitstreamError(f"{self.name}: unknown container params {sorted(set(p))}")
+        if not isinstance(quality, (int, float, str)) or isinstance(quality, bool) or quality not in self._sources:
+            raise BitstreamError(f"container quality {quality!r} is not one of this codec's {list(self.qualities)}")
+        if not isinstance(model, str):
+            raise BitstreamError("container model id is malformed")
+        if (
+            not isinstance(groups, list)
+            or not groups
+            or not all(type(g) is int and 0 <= g <= 255 for g in groups)
+            or groups != sorted(set(groups))
+        ):
+            raise BitstreamError("container group list is malformed")
+        if (mask_block is None) != (self.variant == "wostructure") or (
+            mask_block is not None and type(mask_block) is not int
+        ):
+            raise BitstreamError("container mask block size is missing or malformed")
+        height, width = bitstream.height, bitstream.width
+        if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
+            raise BitstreamError(f"container image size {height}x{width} is beyond the supported size")
+        for name in bitstream.sections:
+            group = section_group(name)
+            if name != SIDE and (group is None or group not in groups):
+                raise BitstreamError(f"unexpected section {name!r} in an {self.name} container")
+        return _Header(quality, model, groups, mask_block)
+
+
+def _latent_hw(height: int, width: int) -> tuple[int, int]:
+    return (-(-height // PAD_MULTIPLE) * PAD_MULTIPLE // LATENT_STRIDE, -(-width // PAD_MULTIPLE) * PAD_MULTIPLE // LATENT_STRIDE)
+
+
+def _no_options(opts: Mapping[str, Any]) -> None:
+    if opts:
+        raise TypeError(f"unknown SSIC option(s): {', '.join(sorted(opts))}")
+
+
+def _factory(variant: str):
+    def make(
+        checkpoint: str | Path | Mapping[Any, str | Path] | None = None,
+        config: str | Path | Mapping[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+        quality: Any = 1,
+    ) -> SSICCodec:
+        if checkpoint is None:
+            raise MissingWeightsError(
+                f"ssic-{variant} needs trained weights: pass checkpoint=PATH (the official checkpoints are linked"
+                " from the SSIC repository README) or checkpoint={quality: PATH, ...}"
+            )
+        mapping = dict(checkpoint) if isinstance(checkpoint, Mapping) else {quality: checkpoint}
+        for path in mapping.values():
+            if not Path(path).is_file():
+                raise MissingWeightsError(f"SSIC checkpoint {path} does not exist")
+        return SSICCodec(variant, mapping, config, device)
+
+    make.__doc__ = f"Build ssic-{variant} from trained checkpoint(s)."
+    return make
+
+
+for _variant in VARIANTS:
+    register_codec(f"ssic-{_variant}", qualities=[1], description=DESCRIPTIONS[_variant])(_factory(_variant))
