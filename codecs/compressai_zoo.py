@@ -92,7 +92,9 @@ class CompressAIZooCodec(Codec):
 
     `weights`: a checkpoint file (used for every quality, e.g. a variable-rate model), a directory holding
     the official file names, or a mapping quality -> file. Otherwise the torch hub cache is used, and with
-    `download=True` a missing official checkpoint is downloaded there. `device` is "cpu" or "cuda".
+    `download=True` a missing official checkpoint is downloaded there. `device` is "cpu" or "cuda"; decode
+    on the kind of device that encoded: CompressAI's entropy parameters are not bit-exact across CPU and
+    GPU, and a cheng2020 stream encoded on a GPU decodes to garbage on a CPU.
     """
 
     def __init__(self, spec: ZooModel, weights: WeightsArg = None, download: bool = False, device: str = "cpu"):
@@ -140,7 +142,8 @@ class CompressAIZooCodec(Codec):
             with torch.no_grad():
                 x_hat = net.decompress(strings, shape, **self._rate_args(net, quality))["x_hat"]
         except Exception as exc:  # CompressAI asserts or fails in C++ on malformed strings
-            raise BitstreamError(f"{self.name}: strings are not decodable ({type(exc).__name__}: {exc})") from exc
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise BitstreamError(f"{self.name}: strings are not decodable ({reason})") from exc
         x_hat = F.pad(x_hat, unpad).clamp(0, 1)
         return x_hat[0].mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
 
