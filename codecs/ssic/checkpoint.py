@@ -76,6 +76,7 @@ def load_state(model: SSICModel, state: Mapping[str, Tensor], source: str = "che
         raise CheckpointError(
             f"{source} does not fit SSIC {model.config.variant} {_arch(model.config)}: "
             f"missing keys {_few(missing)}; unexpected keys {_few(unexpected)}"
+            " (is config= the architecture the checkpoint was trained with?)"
         )
     tables = {k for k in expected if k.startswith(("y_em._cdf", "z_em._cdf"))}
     misshaped = [
@@ -84,7 +85,10 @@ def load_state(model: SSICModel, state: Mapping[str, Tensor], source: str = "che
         if k not in tables and state[k].shape != v.shape
     ]
     if misshaped:
-        raise CheckpointError(f"{source} has shapes that differ from the configured architecture: {_few(misshaped)}")
+        raise CheckpointError(
+            f"{source} has shapes that differ from the configured architecture: {_few(misshaped)}"
+            " (is config= the architecture the checkpoint was trained with?)"
+        )
     for module in ("y_em", "z_em"):
         cdf = state[f"{module}._cdf"]
         if state[f"{module}._cdf_shape"].tolist() != list(cdf.shape):
