@@ -5,6 +5,8 @@ the logits of other-group pairs; in float32 those weights (e^-100 relative) vani
 any output, so excluding them exactly (-inf) gives the same numbers while making group independence
 exact. Feature maps that are not a multiple of the window size are padded together with the group map
 (edge-replicated ids), never resized, so a token's group is the same at every stage and image size.
+Shifted windows key each token on the pair (group, Swin region); the reference adds the region number
+to the group id, which lets e.g. region 1 of group 1 and region 2 of group 0 attend to each other.
 
 Features travel as a compact row list (`StageGrid.positions` says where each row sits on the map), so a
 partial decode runs attention only on windows holding requested tokens, and the per-token layers only
