@@ -13,7 +13,12 @@ from ssicbench.codecs.ssic import SSICCodec, SSICModel, make_config
 CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "ssic_reference"
 
 # The conformance checkpoint's reduced architecture: fast enough for property tests with random weights.
-SMALL = {"embed_dim_g": [16, 24, 32, 40], "depths_g": [2, 2, 2, 2], "num_heads_g": [2, 2, 4, 4], "embed_dim_h": [32, 32]}
+SMALL = {
+    "embed_dim_g": [16, 24, 32, 40],
+    "depths_g": [2, 2, 2, 2],
+    "num_heads_g": [2, 2, 4, 4],
+    "embed_dim_h": [32, 32],
+}
 
 
 def conformance_dir() -> Path:

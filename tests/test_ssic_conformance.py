@@ -37,6 +37,10 @@ def ref():
     }
 
 
+def small_codec(root):
+    return create_codec("ssic-charm", checkpoint=root / "ssic_small.pth", config=root / "ssic_small_config.json")
+
+
 def as_input(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float().div(255)
 
@@ -46,7 +50,9 @@ def close(ours: torch.Tensor, theirs: np.ndarray) -> float:
     return float(np.abs(ours.cpu().numpy() - theirs).max())
 
 
-@pytest.mark.parametrize("manifest", ["ssic_full_state_dict_manifest.json", "ssic_wostructure_full_state_dict_manifest.json"])
+@pytest.mark.parametrize(
+    "manifest", ["ssic_full_state_dict_manifest.json", "ssic_wostructure_full_state_dict_manifest.json"]
+)
 def test_full_size_model_has_exactly_the_official_checkpoint_keys_and_shapes(manifest):
     official = json.loads((conformance_dir() / manifest).read_text())
     variant = "wostructure" if "wostructure" in manifest else "charm"
@@ -86,7 +92,7 @@ def test_our_strings_are_the_reference_strings(ref):
 
 
 def test_container_sections_are_the_reference_group_sizes(ref):
-    codec = create_codec("ssic-charm", checkpoint=ref["root"] / "ssic_small.pth", config=ref["root"] / "ssic_small_config.json")
+    codec = small_codec(ref["root"])
     bitstream = codec.encode(ref["image"], 1, mask=ref["mask"])
     expected = ref["outputs"]
     for group, size in zip(expected["group_ids"].tolist(), expected["group_bytes"].tolist()):
@@ -118,7 +124,7 @@ def test_partial_decode_equals_reference_inside_the_decoded_groups(ref, groups, 
 
 
 def test_codec_decodes_a_subset_container_like_the_reference(ref):
-    codec = create_codec("ssic-charm", checkpoint=ref["root"] / "ssic_small.pth", config=ref["root"] / "ssic_small_config.json")
+    codec = small_codec(ref["root"])
     bitstream = codec.encode(ref["image"], 1, mask=ref["mask"])
     image = codec.decode(bitstream.subset(["side", "group/2"]))
     expected = np.round(np.clip(ref["outputs"]["x_hat_dec_g2"][0], 0, 1) * 255).transpose(1, 2, 0)

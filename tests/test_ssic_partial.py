@@ -46,7 +46,8 @@ def masked_images(draw):
 def padded_input(image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     height, width = image.shape[:2]
     hp, wp = -(-height // PAD_MULTIPLE) * PAD_MULTIPLE, -(-width // PAD_MULTIPLE) * PAD_MULTIPLE
-    x = torch.nn.functional.pad(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255, (0, wp - width, 0, hp - height))
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    x = torch.nn.functional.pad(x, (0, wp - width, 0, hp - height))
     return x, torch.from_numpy(pad_group_mask(mask, (hp // 16, wp // 16)))
 
 

@@ -22,7 +22,7 @@ from ssicbench.codecs.registry import register_codec
 from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
 from ssicbench.codecs.ssic.coding import CodedImage, Coder
 from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, VARIANTS
-from ssicbench.codecs.ssic.masks import check_group_mask, load_group_mask, pad_group_mask
+from ssicbench.codecs.ssic.masks import check_group_mask, generate_group_mask, load_group_mask, pad_group_mask
 from ssicbench.codecs.ssic.model import SSICModel
 from ssicbench.codecs.ssic.sections import (
     SIDE,
@@ -81,7 +81,8 @@ class SSICCodec(Codec):
         """The coder and weights fingerprint of rate point `quality` (loading its checkpoint once)."""
         if quality not in self._coders:
             if quality not in self._sources:
-                raise ValueError(f"{self.name} has no checkpoint for quality {quality!r}; it has {list(self.qualities)}")
+                known = list(self.qualities)
+                raise ValueError(f"{self.name} has no checkpoint for quality {quality!r}; it has {known}")
             source = self._sources[quality]
             if isinstance(source, SSICModel):
                 model = source.to(self.device).eval()
@@ -92,7 +93,9 @@ class SSICCodec(Codec):
             self._coders[quality] = (Coder(model), fingerprint(model))
         return self._coders[quality]
 
-    def encode(self, image: np.ndarray, quality: Any, mask: np.ndarray | str | Path | None = None, **opts: Any) -> Bitstream:
+    def encode(
+        self, image: np.ndarray, quality: Any, mask: np.ndarray | str | Path | None = None, **opts: Any
+    ) -> Bitstream:
         """Compress `image`; `mask` gives the groups (one id per 16x16 block; default: one group)."""
         _no_options(opts)
         check_image(image)
@@ -103,7 +106,7 @@ class SSICCodec(Codec):
         if self.variant == "wostructure" and mask is not None:
             raise ValueError("ssic-wostructure codes the image as one group; it takes no mask")
         if mask is None:
-            ids = np.zeros((-(-height // LATENT_STRIDE), -(-width // LATENT_STRIDE)), dtype=np.int64)
+            ids = generate_group_mask((height, width), "single")
         elif isinstance(mask, (str, Path)):
             ids = load_group_mask(mask, (height, width))
         else:
@@ -124,7 +127,9 @@ class SSICCodec(Codec):
             bitstream.sections[group_section(group)] = pack_strings(strings)
         return bitstream
 
-    def decode(self, bitstream: Bitstream, groups: Iterable[int] | None = None, dense: bool = False, **opts: Any) -> np.ndarray:
+    def decode(
+        self, bitstream: Bitstream, groups: Iterable[int] | None = None, dense: bool = False, **opts: Any
+    ) -> np.ndarray:
         """Reconstruct the image from the groups present (or `groups`); latents of other groups are zero.
 
         By default only the decoded groups' pixels are synthesized (others are black) at a cost that
@@ -135,7 +140,9 @@ class SSICCodec(Codec):
         header = self._read_header(bitstream)
         coder, model_id = self.coder(header.quality)
         if header.model != model_id:
-            raise BitstreamError(f"container was written with other {self.name} weights ({header.model}, not {model_id})")
+            raise BitstreamError(
+                f"container was written with other {self.name} weights ({header.model}, not {model_id})"
+            )
         latent_hw = _latent_hw(bitstream.height, bitstream.width)
         hyper, mask_payload = unpack_side(bitstream.section(SIDE), (bitstream.height, bitstream.width))
         if header.mask_block is None:
@@ -197,7 +204,8 @@ class SSICCodec(Codec):
 
 
 def _latent_hw(height: int, width: int) -> tuple[int, int]:
-    return (-(-height // PAD_MULTIPLE) * PAD_MULTIPLE // LATENT_STRIDE, -(-width // PAD_MULTIPLE) * PAD_MULTIPLE // LATENT_STRIDE)
+    """The latent grid of the padded image: the group map and y have this size."""
+    return tuple(-(-side // PAD_MULTIPLE) * PAD_MULTIPLE // LATENT_STRIDE for side in (height, width))
 
 
 def _no_options(opts: Mapping[str, Any]) -> None:

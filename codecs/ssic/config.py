@@ -1,4 +1,4 @@
-"""Architecture settings of the SSIC models: the published full-size defaults plus overrides (e.g. a small test config)."""
+"""Architecture settings of the SSIC models: the published full-size defaults plus overrides (e.g. a small config)."""
 
 from __future__ import annotations
 

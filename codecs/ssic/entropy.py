@@ -91,7 +91,8 @@ def build_tables(y_em: GaussianConditional, z_em: EntropyBottleneck) -> None:
 def check_tables(cdf: Tensor, lengths: Tensor, offsets: Tensor, what: str) -> None:
     """Reject tables the C++ coder would misread (it does not check them): ValueError naming `what`."""
     if cdf.dim() != 2 or lengths.shape != offsets.shape or lengths.shape != cdf.shape[:1]:
-        raise ValueError(f"{what}: table shapes {tuple(cdf.shape)}, {tuple(lengths.shape)}, {tuple(offsets.shape)} disagree")
+        shapes = f"{tuple(cdf.shape)}, {tuple(lengths.shape)}, {tuple(offsets.shape)}"
+        raise ValueError(f"{what}: table shapes {shapes} disagree")
     for i, (row, n) in enumerate(zip(cdf.tolist(), lengths.tolist())):
         if not 3 <= n <= len(row) or row[0] != 0 or row[n - 1] != 1 << PRECISION:
             raise ValueError(f"{what}: CDF {i} is not a {PRECISION}-bit CDF of length {n}")

@@ -211,6 +211,8 @@ class PatchEmbed(nn.Module):
 
 
 class _PixelShuffleUp(nn.Module):
+    """Holds the 1x1 convolution under the reference's key (`proj.m.0`); `PatchUnEmbed` applies it to rows."""
+
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.m = nn.Sequential(nn.Conv2d(in_channels, out_channels * 4, 1), nn.PixelShuffle(2))

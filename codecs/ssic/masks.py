@@ -133,6 +133,6 @@ def _components(foreground: np.ndarray) -> np.ndarray:
 
 
 def pad_group_mask(mask: np.ndarray, latent_hw: tuple[int, int]) -> np.ndarray:
-    """Extend a mask to the padded image's latent grid by repeating its last row/column (padding joins its neighbour)."""
+    """Extend a mask to the padded image's latent grid, repeating its last row/column (padding joins its neighbour)."""
     rows, cols = latent_hw[0] - mask.shape[0], latent_hw[1] - mask.shape[1]
     return np.pad(mask, ((0, rows), (0, cols)), mode="edge")

@@ -1,4 +1,4 @@
-"""SSIC networks: group-independent Swin analysis/synthesis, conv hyperprior and channel-autoregressive entropy parameters.
+"""SSIC networks: group-independent Swin transforms, conv hyperprior, channel-autoregressive entropy parameters.
 
 Module names follow the reference (`g_a_pe`, `g_a_m`, `h_a_m`, `g_s_m`, `g_s_pe`, `h_s_m`,
 `char_m_means`, `char_m_scales`, `y_em`, `z_em`) so checkpoints map key for key (see `checkpoint.py`).
@@ -60,7 +60,11 @@ class SSICModel(nn.Module):
 
         m, h = config.latent_channels, tuple(config.embed_dim_h) + (config.embed_dim_h[-1],)
         self.h_a_m = nn.Sequential(
-            nn.Conv2d(m, h[0], 3, 1, 1), nn.ReLU(), nn.Conv2d(h[0], h[1], 5, 2, 2), nn.ReLU(), nn.Conv2d(h[1], h[2], 5, 2, 2)
+            nn.Conv2d(m, h[0], 3, 1, 1),
+            nn.ReLU(),
+            nn.Conv2d(h[0], h[1], 5, 2, 2),
+            nn.ReLU(),
+            nn.Conv2d(h[1], h[2], 5, 2, 2),
         )
         self.h_s_m = nn.Sequential(
             nn.ConvTranspose2d(h[2], h[1], 5, 2, 2, 1),

@@ -67,7 +67,8 @@ def unpack_side(payload: bytes, image_hw: tuple[int, int]) -> tuple[bytes, bytes
     height, pos = _read_varint(payload, 0, "side section")
     width, pos = _read_varint(payload, pos, "side section")
     if (height, width) != tuple(image_hw):
-        raise BitstreamError(f"side section is for a {height}x{width} image, the header says {image_hw[0]}x{image_hw[1]}")
+        header = f"{image_hw[0]}x{image_hw[1]}"
+        raise BitstreamError(f"side section is for a {height}x{width} image, the header says {header}")
     size, pos = _read_varint(payload, pos, "side section")
     if size > len(payload) - pos:
         raise BitstreamError("side section: hyper string overruns the section")
