@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+from conftest import REPO
+
 from ssicbench.training.checkpoint import load_checkpoint
 from ssicbench.training.config import TrainConfig
 from ssicbench.training.loop import LAST, Trainer
@@ -58,3 +60,43 @@ def test_checkpoint_is_written_atomically(image_folder, tmp_path):
     assert {"model", "optimizer", "aux_optimizer", "scheduler", "rng", "step", "config"} <= state.keys()
     log = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
     assert log[0].startswith("loss,bpp,mse") and len(log) == 3
+
+
+SMALL_SSIC = {"embed_dim_g": [16, 24, 32, 40], "depths_g": [2, 2, 2, 2], "num_heads_g": [2, 2, 4, 4], "embed_dim_h": [32, 32]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_gloo_processes_equal_one_process(image_folder, tmp_path):
+    """Same global batch, split over 2 processes: DDP's averaged gradients give the single-process weights."""
+    import json
+
+    cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, noisy=False, steps=3, checkpoint_every=3)
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
+    Trainer(cfg, tmp_path / "one").run()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(free_port()), str(REPO / "run_bench.py"), "train", "--config", str(tmp_path / "cfg.json"),
+           "--out", str(tmp_path / "two")]
+    subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=600)
+    one, two = load_checkpoint(tmp_path / "one" / LAST), load_checkpoint(tmp_path / "two" / LAST)
+    assert one["step"] == two["step"] == 3
+    assert_same_weights(one["model"], two["model"], atol=1e-5)
+
+
+def test_exported_checkpoint_loads_in_the_ssic_codec_and_decodes(image_folder, tmp_path):
+    from conftest import smooth_image
+    from ssicbench.codecs import Bitstream, create_codec
+    from ssicbench.training.export import export_checkpoint
+
+    cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2)
+    Trainer(cfg, tmp_path / "run").run()
+    path = export_checkpoint(tmp_path / "run", tmp_path / "ssic.pth")
+    codec = create_codec("ssic-charm", checkpoint=str(path), config=SMALL_SSIC)
+    image = smooth_image(64, 96)
+    decoded = codec.decode(Bitstream.from_bytes(codec.encode(image, 1).to_bytes()))
+    assert decoded.shape == image.shape and decoded.dtype == image.dtype

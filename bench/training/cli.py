@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 
@@ -11,6 +12,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ssicbench.training.loop import Trainer
 
     overrides = {"steps": args.steps, "device": args.device, "dataset": args.dataset, "batch_size": args.batch_size}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value)
     cfg = TrainConfig.load(args.config, **overrides)
     if args.amp:
         cfg.amp = True
@@ -39,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="override the global batch size")
     p.add_argument("--dataset", help="override the training images (name or folder)")
     p.add_argument("--device", help="cpu, cuda, or auto")
+    p.add_argument("--set", action="append", metavar="KEY=JSON", help="override any config key, e.g. milestones=[900]")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.set_defaults(func=cmd_train)

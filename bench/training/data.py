@@ -44,21 +44,12 @@ class PatchSampler:
 
 
 def random_group_masks(rng: np.random.Generator, batch: int, size: int, empty_prob: float) -> torch.Tensor:
-    """Irregular group masks at 1/16 resolution (B,1,size/16,size/16), groups aligned to 32-px blocks.
+    """Irregular group masks (B, size/16, size/16) as the reference trains with; a share `empty_prob` of the
+    samples gets a single group (no objects)."""
+    from ssicbench.codecs.ssic.masks import generate_group_mask
 
-    As in the reference training: seed 32-px cells with probability 0.1, grow each into a 2-3 x 2-3 cell
-    rectangle, label 4-connected components as groups 1..K (0 = background); a share `empty_prob` of the
-    samples gets no objects (one group).
-    """
-    from scipy import ndimage
-
-    cells = size // 32
-    masks = np.zeros((batch, cells, cells), dtype=np.int64)
-    for b in range(batch):
-        if rng.random() < empty_prob:
-            continue
-        objects = np.zeros((cells, cells), dtype=bool)
-        for r, c in np.argwhere(rng.random((cells, cells)) >= 0.9):
-            objects[r : r + rng.integers(2, 4), c : c + rng.integers(2, 4)] = True
-        masks[b] = ndimage.label(objects)[0]
-    return torch.from_numpy(masks.repeat(2, axis=1).repeat(2, axis=2))[:, None]
+    masks = []
+    for _ in range(batch):
+        kind = "single" if rng.random() < empty_prob else "random"
+        masks.append(generate_group_mask((size, size), kind, seed=int(rng.integers(2**31))))
+    return torch.from_numpy(np.stack(masks))

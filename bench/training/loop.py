@@ -20,7 +20,7 @@ from ssicbench.datasets import load_dataset
 from ssicbench.training.checkpoint import load_checkpoint, rng_state, save_atomic, set_rng_state
 from ssicbench.training.config import TrainConfig
 from ssicbench.training.data import PatchSampler, random_group_masks
-from ssicbench.training.models import TrainableModel, build_trainable
+from ssicbench.training.models import RDForward, TrainableModel, build_trainable
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,11 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones=cfg.milestones, gamma=cfg.gamma)
         self.step = 0
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # independent quantization noise per rank
-        self.forward = self.model
+        self.forward: torch.nn.Module = RDForward(self.trainable, cfg.noisy)
         if self.dist.world > 1:
-            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.model, self.trainable.aux_names())
-            self.forward = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            aux = [f"model.{name}" for name in self.trainable.aux_names()]  # synced by nobody: identical on all ranks
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.forward, aux)
+            self.forward = DistributedDataParallel(self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.compile:
             self.forward = torch.compile(self.forward)
         paths = [item.path for item in load_dataset(cfg.dataset)]
@@ -142,8 +143,7 @@ class Trainer:
         # bfloat16 autocast needs no loss scaling; the loss itself is computed in float32
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if cfg.amp else nullcontext()
         with autocast:
-            out = self.forward(x, masks, cfg.noisy) if self.trainable.structured else self.forward(x)
-        x_hat, bits = self.trainable.outputs(out)
+            x_hat, bits = self.forward(x, masks)
         losses = rd_loss(cfg, x, x_hat, bits)
         self.optimizer.zero_grad(set_to_none=True)
         losses["loss"].backward()

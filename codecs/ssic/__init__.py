@@ -1,8 +1,9 @@
 """SSIC: Semantically Structured Image Compression (ICCV 2023), ported on CompressAI.
 
-Importing this package registers the codecs ssic-charm, ssic-wostructure and ssic-hyper.
+Importing this package registers the codecs ssic-charm, ssic-wostructure, ssic-hyper and the bundled ssic-tiny.
 """
 
+from ssicbench.codecs.ssic import bundled  # noqa: F401  (registers ssic-tiny)
 from ssicbench.codecs.ssic.checkpoint import CheckpointError, load_model, save_checkpoint
 from ssicbench.codecs.ssic.codec import SSICCodec
 from ssicbench.codecs.ssic.config import SSICConfig, make_config
