@@ -89,7 +89,12 @@ def _report(result_dirs: Sequence[Path], published: Sequence[str], anchor: str |
     from ssicbench.report import bd_table, write_report
     from ssicbench.results import read_curves
 
+    missing = [str(d) for d in result_dirs if not (Path(d) / "compressai").is_dir()]
+    if missing:
+        raise BenchError(f"not a finished `rd` results folder (no compressai/ curves): {', '.join(missing)}")
     curves = read_curves([Path(d) / "compressai" for d in result_dirs])
+    for curve in curves:  # our own runs, read back from their CompressAI-format files
+        curve.published = False
     curves += read_curves([p for p in published if Path(p).exists()])
     for missing in (p for p in published if not Path(p).exists()):
         log.warning("published curves not found: %s (skipped)", missing)

@@ -20,7 +20,7 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
 
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
 def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
