@@ -100,3 +100,15 @@ def test_exported_checkpoint_loads_in_the_ssic_codec_and_decodes(image_folder, t
     image = smooth_image(64, 96)
     decoded = codec.decode(Bitstream.from_bytes(codec.encode(image, 1).to_bytes()))
     assert decoded.shape == image.shape and decoded.dtype == image.dtype
+
+
+def test_init_starts_from_exported_weights(image_folder, tmp_path):
+    from ssicbench.training.export import export_checkpoint
+
+    cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=1)
+    Trainer(cfg, tmp_path / "first").run()
+    path = export_checkpoint(tmp_path / "first", tmp_path / "first.pth")
+    second = Trainer(config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=1, init=str(path), seed=7), tmp_path / "second")
+    first_state = load_checkpoint(tmp_path / "first" / LAST)["model"]
+    own = second.model.state_dict()
+    assert all(torch.equal(own[k], first_state[k]) for k in first_state if "quantiles" not in k and "_cdf" not in k and "_offset" not in k)

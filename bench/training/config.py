@@ -16,6 +16,7 @@ class TrainConfig:
 
     arch: str = "ssic-charm"  # ssic-charm | ssic-wostructure | ssic-hyper | a CompressAI architecture name
     model: dict[str, Any] = field(default_factory=dict)  # constructor overrides (e.g. the tiny config)
+    init: str = ""  # start from these weights (the codec's checkpoint layout) instead of random ones
     lmbda: float = 0.0130  # loss = lmbda * 255^2 * MSE + bpp  (or lmbda * (1 - MS-SSIM) + bpp)
     metric: str = "mse"  # mse | ms-ssim
     dataset: str = "embedded"  # dataset name or image folder

@@ -42,6 +42,18 @@ class TrainableModel:
         named = list(self.module.named_parameters())
         return [p for n, p in named if n not in aux], [p for n, p in named if n in aux]
 
+    def load_weights(self, path: str) -> None:
+        """Initialise from a checkpoint in the codec's layout (official SSIC layout, or a CompressAI state dict)."""
+        from ssicbench.training.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path)
+        if self.arch in SSIC_ARCHS:
+            from ssicbench.codecs.ssic.checkpoint import load_state
+
+            load_state(self.module, state["parameters"], source=path)
+        else:
+            self.module.load_state_dict(state.get("state_dict", state))
+
     def aux_loss(self) -> torch.Tensor:
         """Sum of the entropy bottlenecks' quantile losses (as CompressAI's `aux_loss`)."""
         return sum(m.loss() for m in self.module.modules() if isinstance(m, EntropyBottleneck))
