@@ -156,7 +156,10 @@ def _structured(
         keep = {SIDE_SECTION, *(group_section(g) for g in sent)}
         data = Bitstream.from_bytes(data).subset(keep.__contains__).to_bytes()
     start = time.perf_counter()
-    decoded = codec.decode(Bitstream.from_bytes(data))
+    if sent == []:  # nothing of interest in this image: the receiver reads the side info and stops there
+        decoded = np.full_like(image, CANVAS_GREY)
+    else:
+        decoded = codec.decode(Bitstream.from_bytes(data))
     decode_s = time.perf_counter() - start
     region = None if sent is None else groups.region(sent, height, width)
     return Transmission(decoded, len(data), region, sent if sent is not None else groups.group_ids(), encode_s, decode_s)

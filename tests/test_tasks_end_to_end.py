@@ -1,7 +1,6 @@
 """`task` end to end, offline: OpenCV HOG on the embedded COCO set, JPEG and a structured codec.
 
-The structured codec is the test-only `fake-ssic` (same section convention as SSIC) until an SSIC
-checkpoint is available here.
+Structured codecs: the test-only `fake-ssic` (same section convention as SSIC) and the bundled ssic-tiny.
 """
 
 from __future__ import annotations
@@ -74,3 +73,16 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in rows}
     assert run_task(argv) == 0  # resumes: nothing is recomputed
     assert {p: p.stat().st_mtime_ns for p in rows} == stamps
+
+
+def test_bundled_ssic_partial_decodes_cost_fewer_bits_than_the_full_image(tmp_path):
+    """The real codec: with ssic-tiny, the objects-only receiver gets fewer bytes than the full-image one."""
+    config = tmp_path / "codecs.json"
+    config.write_text(json.dumps({"codecs": [{"name": "jpeg", "qualities": [30]}, {"name": "ssic-tiny"}]}))
+    argv = ["--detector", "opencv-hog", "--task-config", str(config), "--scenario", "full", "--scenario", "objects",
+            "--scenario", "category:person", "--limit", "2", "--run", "tiny", "--results-dir", str(tmp_path), "--quiet"]
+    assert run_task(argv) == 0
+    table = pd.read_csv(tmp_path / "tiny" / "ap_vs_bpp.csv").set_index(["codec", "scenario"])
+    assert table.loc[("ssic-tiny", "objects"), "bpp"] < table.loc[("ssic-tiny", "full"), "bpp"]
+    assert table.loc[("ssic-tiny", "category:person"), "bpp"] <= table.loc[("ssic-tiny", "objects"), "bpp"]
+    assert (tmp_path / "tiny" / "ap_vs_bpp.png").stat().st_size > 1000
