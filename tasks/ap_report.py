@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ssicbench.errors import BenchError
-from ssicbench.report import bd_table
+from ssicbench.report import bd_table, save_figure
 from ssicbench.results import Curve
 from ssicbench.tasks.coco_data import TaskDataset, sub_ground_truth
 from ssicbench.tasks.evaluate import coco_evaluate
@@ -121,12 +121,7 @@ def plot_ap(table: pd.DataFrame, metrics: Sequence[str], path: str | Path, title
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_task_report(
