@@ -9,8 +9,10 @@ from ssic_helpers import SMALL, photo, pixel_groups, random_model
 
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import create_codec, list_codecs
-from ssicbench.codecs.ssic import CheckpointError, load_model, save_checkpoint
+from ssicbench.codecs.ssic import CheckpointError, SSICModel, load_model, save_checkpoint
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
+from ssicbench.codecs.ssic.coding import ENTROPY_MODULES, Coder
+from ssicbench.codecs.ssic.masks import pad_group_mask
 from ssicbench.errors import BitstreamError, MissingWeightsError
 
 IMAGE = photo(80, 112, seed=5)
@@ -123,3 +125,33 @@ def test_dense_decode_fills_undecoded_groups_from_zero_latents(checkpoints):
     inside = pixel_groups(MASK, IMAGE.shape[:2]) == 3
     assert np.array_equal(sparse[inside], dense[inside])
     assert not sparse[~inside].any() and dense[~inside].any()
+
+
+def test_entropy_parameters_come_from_a_cpu_copy_when_the_model_is_on_another_device(monkeypatch):
+    """Device-independent containers: a model on another device codes with a CPU copy of its parameter path.
+
+    The model only *reports* another device (meta; its tensors stay on the CPU, so the transforms run).
+    Its own parameter path is then perturbed, as another device's arithmetic would be (amplified so it
+    shows): the coder still writes exactly the strings of a CPU coder, which a CPU decoder reads.
+    """
+    x = torch.from_numpy(np.pad(IMAGE, ((0, 48), (0, 16), (0, 0)))).permute(2, 0, 1)[None].float().div(255)
+    groups = torch.from_numpy(pad_group_mask(MASK, (8, 8)))
+    on_cpu = Coder(random_model("charm", seed=3))
+    assert on_cpu.entropy is on_cpu.model  # on the CPU nothing is copied
+    expected = on_cpu.compress(x, groups)
+
+    device_model = random_model("charm", seed=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(SSICModel, "device", property(lambda self: torch.device("meta")))
+        on_device = Coder(device_model)
+    assert sorted(name for name, _ in on_device.entropy.named_children()) == sorted(ENTROPY_MODULES)
+    tensors = [*on_device.entropy.parameters(), *on_device.entropy.buffers()]
+    assert all(t.device.type == "cpu" for t in tensors)
+    with torch.no_grad():
+        for name in ENTROPY_MODULES[:3]:
+            for weight in getattr(device_model, name).parameters():
+                weight.mul_(1 + 1e-2 * torch.randn_like(weight))
+    assert Coder(device_model).compress(x, groups) != expected  # the perturbation matters where it is used
+    assert on_device.compress(x, groups) == expected
+    decoded = on_cpu.decompress(expected, groups)
+    assert decoded.shape == x.shape
