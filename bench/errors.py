@@ -24,6 +24,18 @@ class MissingBinaryError(BenchError, FileNotFoundError):
     """An external encoder/decoder program (bpgenc, EncoderApp, ...) that is not installed."""
 
 
+class MissingLibraryError(BenchError, ImportError):
+    """A codec library (or one of its codecs) that is not installed or was built without it."""
+
+
+class ExternalProgramError(BenchError, RuntimeError):
+    """An external encoder/decoder program that ran and failed."""
+
+
+class CheckpointError(BenchError, ValueError):
+    """A weights file that is not a checkpoint of the expected layout (missing/unexpected/misshaped keys)."""
+
+
 class ImageReadError(BenchError, ValueError):
     """A file that cannot be read as an image."""
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
 from ssicbench.errors import MissingWeightsError
+from ssicbench.weights import hub_checkpoint
 
 
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
@@ -43,17 +43,12 @@ def _lpips_model(net: str = "alex") -> Callable:
     from torchvision.models import get_weight
 
     weights = get_weight({"alex": "AlexNet_Weights.IMAGENET1K_V1", "vgg": "VGG16_Weights.IMAGENET1K_V1"}[net])
-    cached = _hub_checkpoint(weights.url)
+    cached = hub_checkpoint(weights.url)
     if not cached.exists():
         raise MissingWeightsError(
             f"LPIPS needs the {net} backbone weights: put {cached.name} in {cached.parent} (from {weights.url})"
         )
     return lpips.LPIPS(net=net, verbose=False).eval()
-
-
-def _hub_checkpoint(url: str) -> Path:
-    """Where torch.hub caches the file of `url`."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
 def lpips_distance(reference: np.ndarray, decoded: np.ndarray) -> float:

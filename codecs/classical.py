@@ -17,7 +17,7 @@ from PIL import Image
 from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import register_codec
-from ssicbench.errors import BenchError, BitstreamError, MissingBinaryError
+from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError
 
 PAYLOAD = "image"
 
@@ -92,7 +92,7 @@ class ImagecodecsCodec(SinglePayloadCodec):
 
     def __init__(self) -> None:
         if not getattr(imagecodecs, self.library).available:
-            raise MissingBinaryError(
+            raise MissingLibraryError(
                 f"imagecodecs {imagecodecs.__version__} is built without {self.library}; "
                 f"install a build that has it (pip install -U imagecodecs)"
             )
@@ -188,9 +188,9 @@ class Heif(SinglePayloadCodec):
         try:
             import pillow_heif
         except ImportError as exc:
-            raise MissingBinaryError(f"heif needs the pillow-heif package (pip install pillow-heif): {exc}") from None
+            raise MissingLibraryError(f"heif needs the pillow-heif package (pip install pillow-heif): {exc}") from None
         if not pillow_heif.libheif_info().get("HEIF"):
-            raise MissingBinaryError("pillow-heif has no HEVC encoder (libheif built without x265)")
+            raise MissingLibraryError("pillow-heif has no HEVC encoder (libheif built without x265)")
         self.chroma = chroma
         self._pillow_heif = pillow_heif
 

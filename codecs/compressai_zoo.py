@@ -28,6 +28,7 @@ from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError
+from ssicbench.weights import hub_checkpoint_dir
 
 STRING_SECTIONS = ("y", "z")
 PAD_MULTIPLE = 64  # six stride-2 stages: the input size every zoo model accepts
@@ -80,11 +81,6 @@ def zoo_models() -> list[ZooModel]:
                 urls = image.model_urls.get(model, {}).get(metric, {})
                 found.append(ZooModel(model, metric, tuple(image.cfgs[model]), dict(urls)))
     return found
-
-
-def hub_checkpoint_dir() -> Path:
-    """Where torch.hub (and so CompressAI) caches downloaded checkpoints."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
 
 
 class CompressAIZooCodec(Codec):

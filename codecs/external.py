@@ -19,14 +19,10 @@ from PIL import Image
 
 from ssicbench.codecs.classical import SinglePayloadCodec
 from ssicbench.codecs.registry import register_codec
-from ssicbench.errors import BenchError, BitstreamError, MissingBinaryError
+from ssicbench.errors import BenchError, BitstreamError, ExternalProgramError, MissingBinaryError
 
 STDERR_TAIL_LINES = 3
 STDERR_TAIL_CHARS = 300
-
-
-class ExternalProgramError(BenchError, RuntimeError):
-    """An encoder program that exited with an error."""
 
 
 def find_program(name: str, given: str | os.PathLike | None, env_var: str, argument: str) -> Path:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ssicbench.errors import BenchError, MissingWeightsError
+from ssicbench.weights import hub_checkpoint
 from ssicbench.registry import Registry
 from ssicbench.tasks.coco_data import COCO_CATEGORIES
 
@@ -135,7 +136,7 @@ def resolve_weights(url: str, weights: str | Path | None = None, download: bool 
         if not path.is_file():
             raise MissingWeightsError(f"weights file {path} does not exist")
         return path
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    cached = hub_checkpoint(url)
     if cached.is_file():
         return cached
     hint = f"put {cached.name} (from {url}) in {cached.parent}, or pass weights=PATH"

@@ -8,7 +8,7 @@ from conftest import smooth_image
 
 from ssicbench.codecs import Bitstream, create_codec, list_codecs
 from ssicbench.codecs.classical import PAYLOAD
-from ssicbench.errors import BitstreamError, MissingBinaryError, UnknownNameError
+from ssicbench.errors import BitstreamError, MissingLibraryError, UnknownNameError
 from ssicbench.metrics import psnr
 
 # codec name -> how its library's files start (offset, bytes): the payload is that file, untouched
@@ -26,7 +26,7 @@ MAX_CONTAINER_OVERHEAD_BYTES = 100
 def make_codec(name: str):
     try:
         return create_codec(name)
-    except MissingBinaryError as exc:
+    except MissingLibraryError as exc:
         pytest.skip(f"{name} is not available here: {exc}")
 
 

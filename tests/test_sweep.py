@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from PIL import Image
 
 from conftest import REPO, smooth_image

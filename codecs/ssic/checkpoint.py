@@ -26,15 +26,11 @@ from torch import Tensor
 from ssicbench.codecs.ssic.config import SSICConfig, make_config
 from ssicbench.codecs.ssic.entropy import NUM_SCALES, check_tables
 from ssicbench.codecs.ssic.model import SSICModel
-from ssicbench.errors import BenchError, MissingWeightsError
+from ssicbench.errors import CheckpointError, MissingWeightsError
 
 PRIOR_PARAMETERS = ("matrices.", "biases.", "factors.")
 TABLES = {"_cdf": "_quantized_cdf", "_cdf_offset": "_offset", "_cdf_length": "_cdf_length"}
 PRIOR = "z_em._prior._base."
-
-
-class CheckpointError(BenchError, ValueError):
-    """A checkpoint whose keys, shapes or tables do not fit the requested SSIC architecture."""
 
 
 def to_reference_key(key: str) -> str | None:
