@@ -112,3 +112,8 @@ def test_init_starts_from_exported_weights(image_folder, tmp_path):
     first_state = load_checkpoint(tmp_path / "first" / LAST)["model"]
     own = second.model.state_dict()
     assert all(torch.equal(own[k], first_state[k]) for k in first_state if "quantiles" not in k and "_cdf" not in k and "_offset" not in k)
+
+
+def test_bfloat16_autocast_trains(image_folder, tmp_path):
+    record = Trainer(config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, amp=True), tmp_path / "amp").run()
+    assert torch.isfinite(torch.tensor(record["loss"])) and record["bpp"] > 0
