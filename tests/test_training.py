@@ -117,3 +117,13 @@ def test_init_starts_from_exported_weights(image_folder, tmp_path):
 def test_bfloat16_autocast_trains(image_folder, tmp_path):
     record = Trainer(config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, amp=True), tmp_path / "amp").run()
     assert torch.isfinite(torch.tensor(record["loss"])) and record["bpp"] > 0
+
+
+def test_periodic_evaluation_reports_bpp_from_real_bytes(image_folder, tmp_path):
+    cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, eval_every=2, eval_dataset=str(image_folder), eval_images=2)
+    Trainer(cfg, tmp_path / "run").run()
+    rows = (tmp_path / "run" / "eval_log.csv").read_text().splitlines()
+    assert rows[0] == "step,bpp,psnr,images"
+    step, bpp, psnr, images = rows[1].split(",")
+    assert step == "2" and float(bpp) > 0 and 0 < float(psnr) < 60 and images == "2"
+    assert (tmp_path / "run" / "tensorboard").is_dir()
