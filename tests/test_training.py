@@ -112,6 +112,8 @@ def test_init_starts_from_exported_weights(image_folder, tmp_path):
     first_state = load_checkpoint(tmp_path / "first" / LAST)["model"]
     own = second.model.state_dict()
     assert all(torch.equal(own[k], first_state[k]) for k in first_state if "quantiles" not in k and "_cdf" not in k and "_offset" not in k)
+    second.run()  # a fine-tuned run (its state now carries the init's tables) still exports
+    assert export_checkpoint(tmp_path / "second", tmp_path / "second.pth").is_file()
 
 
 def test_bfloat16_autocast_trains(image_folder, tmp_path):

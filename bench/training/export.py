@@ -41,5 +41,5 @@ def export_checkpoint(run_dir: str | Path, output: str | Path) -> Path:
     state = load_checkpoint(Path(run_dir) / "last.pt")
     cfg = TrainConfig.from_dict(state["config"])
     trainable = build_trainable(cfg.arch, cfg.model)
-    trainable.module.load_state_dict(state["model"])
+    trainable.load_training_state(state["model"])
     return write_weights(trainable, output, state["step"])

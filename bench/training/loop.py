@@ -114,7 +114,7 @@ class Trainer:
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
+        self.trainable.load_training_state(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.aux_optimizer:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])

@@ -11,8 +11,9 @@ from compressai.entropy_models import EntropyBottleneck
 from compressai.ops import quantize_ste
 from torch import nn
 
-from ssicbench.errors import UnknownNameError
+from ssicbench.errors import CheckpointError, UnknownNameError
 
+TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")  # rANS tables: derived, rebuilt at export
 SSIC_ARCHS = {"ssic-charm": "charm", "ssic-wostructure": "wostructure", "ssic-hyper": "hyper"}
 
 
@@ -53,6 +54,17 @@ class TrainableModel:
             load_state(self.module, state["parameters"], source=path)
         else:
             self.module.load_state_dict(state.get("state_dict", state))
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load weights saved by the training loop; SSIC's entropy-coder tables are skipped (their sizes vary)."""
+        if self.arch not in SSIC_ARCHS:
+            self.module.load_state_dict(state)  # CompressAI models resize their table buffers themselves
+            return
+        weights = {k: v for k, v in state.items() if not k.endswith(TABLE_BUFFERS)}
+        missing, unexpected = self.module.load_state_dict(weights, strict=False)
+        missing = [k for k in missing if not k.endswith(TABLE_BUFFERS)]
+        if missing or unexpected:
+            raise CheckpointError(f"training state does not fit {self.arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
     def aux_loss(self) -> torch.Tensor:
         """Sum of the entropy bottlenecks' quantile losses (as CompressAI's `aux_loss`)."""
