@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from ssic_helpers import SMALL, photo, pixel_groups, random_model
+from ssic_helpers import SMALL, photo, pixel_groups, random_codec, random_model
 
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import create_codec, list_codecs
@@ -155,3 +155,26 @@ def test_entropy_parameters_come_from_a_cpu_copy_when_the_model_is_on_another_de
     assert on_device.compress(x, groups) == expected
     decoded = on_cpu.decompress(expected, groups)
     assert decoded.shape == x.shape
+
+
+@pytest.mark.parametrize("size", [(64, 64), (200, 300), (427, 448)])
+def test_encoder_and_decoder_compute_bit_identical_entropy_parameters(size, monkeypatch):
+    """The decoder must reproduce every mean and scale of the encoder exactly, whatever memory layout the
+    encoder's tensors happen to have (its z_hat comes out of the analysis with channels-last strides)."""
+    codec = random_codec(seed=3)
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    original = SSICModel.slice_parameters
+
+    def record(self, index, hyper_rows, decoded):
+        means, scales = original(self, index, hyper_rows, decoded)
+        seen.append((means.clone(), scales.clone()))
+        return means, scales
+
+    monkeypatch.setattr(SSICModel, "slice_parameters", record)
+    bitstream = codec.encode(photo(*size, seed=5), 1)
+    encoder = list(seen)
+    seen.clear()
+    codec.decode(Bitstream.from_bytes(bitstream.to_bytes()))
+    assert len(encoder) == len(seen) > 0
+    for (m1, s1), (m2, s2) in zip(encoder, seen):
+        assert torch.equal(m1, m2) and torch.equal(s1, s2)

@@ -121,7 +121,10 @@ class SSICModel(nn.Module):
         return self.h_a_m(y)
 
     def hyper_synthesis(self, z_hat: Tensor) -> Tensor:
-        return self.h_s_m(z_hat)
+        """Hyper output from z_hat in standard (NCHW-contiguous) layout: the encoder's z_hat inherits the
+        analysis' channels-last strides, the decoder's does not, and convolution kernels chosen per layout
+        differ in the last bits, enough to flip a scale index between encoder and decoder."""
+        return self.h_s_m(z_hat.contiguous())
 
     # --- entropy parameters -------------------------------------------------------------------------
 
