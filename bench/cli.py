@@ -86,7 +86,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
 
 
 def _report(result_dirs: Sequence[Path], published: Sequence[str], anchor: str | None, out_dir: Path, title: str) -> None:
-    from ssicbench.report import bd_table, write_report
+    from ssicbench.report import bd_table, write_bd_table, write_report
     from ssicbench.results import read_curves
 
     missing = [str(d) for d in result_dirs if not (Path(d) / "compressai").is_dir()]
@@ -98,11 +98,13 @@ def _report(result_dirs: Sequence[Path], published: Sequence[str], anchor: str |
     curves += read_curves([p for p in published if Path(p).exists()])
     for missing in (p for p in published if not Path(p).exists()):
         log.warning("published curves not found: %s (skipped)", missing)
-    written = write_report(curves, out_dir, anchor if anchor in {c.name for c in curves} else None, title)
-    if anchor and "bd_table" not in written:
+    written = write_report(curves, out_dir, None, title)
+    if anchor in {c.name for c in curves}:
+        table = bd_table(curves, anchor)
+        written["bd_table"] = write_bd_table(table, anchor, out_dir)
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    elif anchor:
         log.warning("anchor %r is not among the curves; no BD table", anchor)
-    if "bd_table" in written:
-        print(bd_table(curves, anchor).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     for name, path in written.items():
         print(f"{name}: {path}")
 

@@ -43,18 +43,20 @@ def run_jobs(
         with ProcessPoolExecutor(max_workers=min(n_jobs, os.cpu_count() or 1), initializer=_init_worker) as pool:
             remaining = iter(pending)
             running = {}
-            for job in remaining:  # keep 2 jobs per worker in flight, no more
-                running[pool.submit(work, job)] = job
-                if len(running) >= 2 * n_jobs:
-                    break
+
+            def submit_next() -> None:
+                job = next(remaining, None)
+                if job is not None:
+                    running[pool.submit(work, job)] = job
+
+            for _ in range(2 * n_jobs):  # keep 2 jobs per worker in flight, no more
+                submit_next()
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     job = running.pop(future)
                     store.write(key(job), future.result())
                     bar.update()
-                    nxt = next(remaining, None)
-                    if nxt is not None:
-                        running[pool.submit(work, nxt)] = nxt
+                    submit_next()
     bar.close()
     return len(pending)

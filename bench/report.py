@@ -110,8 +110,13 @@ def write_report(curves: Sequence[Curve], out_dir: str | Path, anchor: str | Non
         if path:
             written[f"rd_{metric}"] = path
     if anchor:
-        table = bd_table(curves, anchor)
-        table.to_csv(out_dir / "bd_table.csv", index=False)
-        (out_dir / "bd_table.md").write_text(f"BD against anchor `{anchor}`\n\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n")
-        written["bd_table"] = out_dir / "bd_table.csv"
+        written["bd_table"] = write_bd_table(bd_table(curves, anchor), anchor, out_dir)
     return written
+
+
+def write_bd_table(table: pd.DataFrame, anchor: str, out_dir: str | Path) -> Path:
+    """A BD table as CSV (returned) and Markdown in `out_dir`."""
+    out_dir = Path(out_dir)
+    table.to_csv(out_dir / "bd_table.csv", index=False)
+    (out_dir / "bd_table.md").write_text(f"BD against anchor `{anchor}`\n\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n")
+    return out_dir / "bd_table.csv"
