@@ -129,3 +129,10 @@ def test_periodic_evaluation_reports_bpp_from_real_bytes(image_folder, tmp_path)
     step, bpp, psnr, images = rows[1].split(",")
     assert step == "2" and float(bpp) > 0 and 0 < float(psnr) < 60 and images == "2"
     assert (tmp_path / "run" / "tensorboard").is_dir()
+
+
+def test_unsupported_mask_source_is_refused(image_folder):
+    from ssicbench.errors import BenchError
+
+    with pytest.raises(BenchError, match="training masks must be one of random, none"):
+        config(image_folder, masks="some/folder")

@@ -10,6 +10,9 @@ from typing import Any
 from ssicbench.errors import BenchError
 
 
+MASK_SOURCES = ("random", "none")
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run depends on; the run directory keeps a copy next to its checkpoints."""
@@ -28,7 +31,7 @@ class TrainConfig:
     milestones: list[int] = field(default_factory=lambda: [800])
     gamma: float = 0.1
     clip_grad: float = 1.0
-    masks: str = "random"  # random | none | a folder of 1/16-resolution mask PNGs named like the images
+    masks: str = "random"  # random (irregular groups as the reference samples them) | none (one group)
     mask_empty_prob: float = 0.5  # share of samples trained with a single group, as the reference does
     noisy: bool = True  # uniform-noise quantization proxy (False: straight-through rounding)
     seed: int = 0
@@ -53,6 +56,8 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise BenchError(f"unknown training config keys: {', '.join(unknown)}")
+        if data.get("masks", "random") not in MASK_SOURCES:
+            raise BenchError(f"training masks must be one of {', '.join(MASK_SOURCES)}, not {data['masks']!r}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -120,9 +120,9 @@ class Trainer:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
-        if self.dist.world == 1:  # per-rank RNG streams are re-seeded below for DDP
+        if self.dist.world == 1:
             set_rng_state(state["rng"])
-        else:
+        else:  # only rank 0's RNG state is saved: each rank re-seeds its own noise stream
             torch.manual_seed(self.cfg.seed + 1000 * self.dist.rank + self.step)
 
     def save(self) -> None:
