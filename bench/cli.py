@@ -9,8 +9,9 @@ import json
 import logging
 import sys
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ssicbench.errors import BenchError
 
@@ -67,7 +68,9 @@ def cmd_rd(args: argparse.Namespace) -> int:
     if args.limit:
         images = images[: args.limit]
     metric_names = args.metrics or config.get("metrics", list(METRICS))
-    rows = run_sweep(specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet)
+    rows = run_sweep(
+        specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet
+    )
     frame = rows_frame(rows)
     summary = write_tables(frame, out_dir)
     failed = frame[frame["status"] != "ok"]
@@ -85,7 +88,9 @@ def cmd_rd(args: argparse.Namespace) -> int:
 # --- report --------------------------------------------------------------------------------------------
 
 
-def _report(result_dirs: Sequence[Path], published: Sequence[str], anchor: str | None, out_dir: Path, title: str) -> None:
+def _report(
+    result_dirs: Sequence[Path], published: Sequence[str], anchor: str | None, out_dir: Path, title: str
+) -> None:
     from ssicbench.report import bd_table, write_bd_table, write_report
     from ssicbench.results import read_curves
 
@@ -134,7 +139,10 @@ def cmd_compress(args: argparse.Namespace) -> int:
     Path(args.output).write_bytes(data)
     groups = [n for n in bitstream.sections if n.startswith("group/")]
     extra = f", {len(groups)} groups" if groups else ""
-    print(f"{args.output}: {len(data)} bytes, {8 * len(data) / bitstream.num_pixels:.4f} bpp ({codec.name} q={quality}{extra})")
+    print(
+        f"{args.output}: {len(data)} bytes, {8 * len(data) / bitstream.num_pixels:.4f} bpp"
+        f" ({codec.name} q={quality}{extra})"
+    )
     return 0
 
 
@@ -180,7 +188,9 @@ def cmd_data(args: argparse.Namespace) -> int:
             print(f"{name:<14} {datasets.DATASETS.get(name).info.get('description', '')}")
         return 0
     if args.name == "kodak":
-        items = datasets.kodak_dataset(root=args.dest, download=args.action == "fetch", base_url=args.url or datasets.KODAK_URL)
+        items = datasets.kodak_dataset(
+            root=args.dest, download=args.action == "fetch", base_url=args.url or datasets.KODAK_URL
+        )
         if args.action == "verify":
             sums = datasets.kodak_checksums()
             bad = [i.name for i in items if datasets.file_digest(i.path, "sha256") != sums[i.name]]

@@ -82,15 +82,26 @@ def kodak_checksums() -> dict[str, str]:
     return json.loads((resources.files("ssicbench") / "data" / "kodak_sha256.json").read_text())
 
 
-@DATASETS.register("kodak", description="24 Kodak PhotoCD images (downloaded once, sha256-verified)")
+def shipped_kodak() -> Path:
+    """The folder of the 24 Kodak images shipped with the suite (see data/kodak/PROVENANCE.md)."""
+    return Path(str(resources.files("ssicbench") / "data" / "kodak"))
+
+
+@DATASETS.register("kodak", description="24 Kodak PhotoCD images (shipped with the suite, sha256-verified)")
 def kodak_dataset(root: str | Path | None = None, download: bool = True, base_url: str = KODAK_URL) -> list[ImageItem]:
-    """Kodak from $SSICBENCH_KODAK, `root`, or the data home (downloaded there when missing)."""
-    root = Path(root or os.environ.get("SSICBENCH_KODAK") or data_home() / "kodak")
+    """Kodak from `root`, $SSICBENCH_KODAK, the shipped copy, or the data home (downloaded there when missing)."""
     sums = kodak_checksums()
+    if root is None and not os.environ.get("SSICBENCH_KODAK"):
+        shipped = shipped_kodak()
+        if all((shipped / name).exists() for name in sums):
+            return [ImageItem(name, shipped / name) for name in sorted(sums)]
+    root = Path(root or os.environ.get("SSICBENCH_KODAK") or data_home() / "kodak")
     missing = [name for name in sums if not (root / name).exists()]
     if missing:
         if not download:
-            raise BenchError(f"Kodak is incomplete in {root}: {len(missing)} files missing (run `run_bench.py data fetch kodak`)")
+            raise BenchError(
+                f"Kodak is incomplete in {root}: {len(missing)} files missing (run `run_bench.py data fetch kodak`)"
+            )
         for name in missing:
             download_file(base_url + name, root / name, sha256=sums[name])
     return [ImageItem(name, root / name) for name in sorted(sums)]

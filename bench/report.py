@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,20 +34,34 @@ def _delta(xa: np.ndarray, ya: np.ndarray, xt: np.ndarray, yt: np.ndarray, metho
     return (_integral(xt, yt, low, high, method) - _integral(xa, ya, low, high, method)) / (high - low)
 
 
-def bd_rate(rate_a: Sequence[float], dist_a: Sequence[float], rate_t: Sequence[float], dist_t: Sequence[float], method: str = "cubic") -> float:
+def bd_rate(
+    rate_a: Sequence[float],
+    dist_a: Sequence[float],
+    rate_t: Sequence[float],
+    dist_t: Sequence[float],
+    method: str = "cubic",
+) -> float:
     """Bjontegaard delta rate in percent: average rate change of the test curve at equal quality (<0 is better)."""
     log_a, log_t = np.log10(np.asarray(rate_a, float)), np.log10(np.asarray(rate_t, float))
     gap = _delta(np.asarray(dist_a, float), log_a, np.asarray(dist_t, float), log_t, method)
     return float((10.0**gap - 1.0) * 100.0)
 
 
-def bd_quality(rate_a: Sequence[float], dist_a: Sequence[float], rate_t: Sequence[float], dist_t: Sequence[float], method: str = "cubic") -> float:
+def bd_quality(
+    rate_a: Sequence[float],
+    dist_a: Sequence[float],
+    rate_t: Sequence[float],
+    dist_t: Sequence[float],
+    method: str = "cubic",
+) -> float:
     """Bjontegaard delta quality (e.g. BD-PSNR in dB): average quality gain at equal rate (>0 is better)."""
     log_a, log_t = np.log10(np.asarray(rate_a, float)), np.log10(np.asarray(rate_t, float))
     return _delta(log_a, np.asarray(dist_a, float), log_t, np.asarray(dist_t, float), method)
 
 
-def bd_table(curves: Sequence[Curve], anchor: str, metrics: Sequence[str] = ("psnr", "ms_ssim_db"), method: str = "cubic") -> pd.DataFrame:
+def bd_table(
+    curves: Sequence[Curve], anchor: str, metrics: Sequence[str] = ("psnr", "ms_ssim_db"), method: str = "cubic"
+) -> pd.DataFrame:
     """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric."""
     by_name = {c.name: c for c in curves}
     if anchor not in by_name:
@@ -118,5 +132,7 @@ def write_bd_table(table: pd.DataFrame, anchor: str, out_dir: str | Path) -> Pat
     """A BD table as CSV (returned) and Markdown in `out_dir`."""
     out_dir = Path(out_dir)
     table.to_csv(out_dir / "bd_table.csv", index=False)
-    (out_dir / "bd_table.md").write_text(f"BD against anchor `{anchor}`\n\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n")
+    (out_dir / "bd_table.md").write_text(
+        f"BD against anchor `{anchor}`\n\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n"
+    )
     return out_dir / "bd_table.csv"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,9 @@ def curves_from_summary(summary: pd.DataFrame) -> list[Curve]:
     for (codec, dataset), part in summary.groupby(["codec", "dataset"], sort=True):
         part = part.sort_values("bpp")
         values = {k: part[k].tolist() for k in MEAN_COLUMNS if k in part and part[k].notna().all()}
-        curves.append(Curve(codec, values, description=f"SSIC-Bench on {dataset}", extra={"quality": part["quality"].tolist()}))
+        curves.append(
+            Curve(codec, values, description=f"SSIC-Bench on {dataset}", extra={"quality": part["quality"].tolist()})
+        )
     return curves
 
 
@@ -90,7 +93,9 @@ def write_compressai_json(curve: Curve, path: str | Path) -> None:
     if "quality" in curve.extra:
         results["quality"] = curve.extra["quality"]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps({"name": curve.name, "description": curve.description, "results": results}, indent=2))
+    Path(path).write_text(
+        json.dumps({"name": curve.name, "description": curve.description, "results": results}, indent=2)
+    )
 
 
 def read_compressai_json(path: str | Path) -> Curve:
@@ -98,7 +103,11 @@ def read_compressai_json(path: str | Path) -> Curve:
     data = json.loads(Path(path).read_text())
     results = data["results"]
     ours = {v: k for k, v in COMPRESSAI_KEYS.items()}
-    values = {ours[k]: [float(x) for x in v] for k, v in results.items() if k in ours and v is not None and len(v) == len(results["bpp"])}
+    values = {
+        ours[k]: [float(x) for x in v]
+        for k, v in results.items()
+        if k in ours and v is not None and len(v) == len(results["bpp"])
+    }
     order = np.argsort(values["bpp"])
     values = {k: [v[i] for i in order] for k, v in values.items()}
     if "ms_ssim" in values and "ms_ssim_db" not in values:

@@ -10,10 +10,11 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ssicbench import metrics
 from ssicbench.codecs import Bitstream, Codec, create_codec
@@ -45,15 +46,17 @@ class CodecSpec:
         return _cached_codec(self.name, json.dumps(self.options, sort_keys=True))
 
     @classmethod
-    def from_config(cls, entry: str | dict[str, Any]) -> "CodecSpec":
+    def from_config(cls, entry: str | dict[str, Any]) -> CodecSpec:
         """`"jpeg"` or `{"name": "jpeg", "qualities": [...], "options": {...}, "label": "..."}`."""
         if isinstance(entry, str):
             entry = {"name": entry}
-        spec = cls(entry["name"], tuple(entry.get("qualities", ())), dict(entry.get("options", {})), entry.get("label", ""))
+        spec = cls(
+            entry["name"], tuple(entry.get("qualities", ())), dict(entry.get("options", {})), entry.get("label", "")
+        )
         return spec if spec.qualities else cls(spec.name, tuple(spec.build().qualities), spec.options, spec.label)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_codec(name: str, options_json: str) -> Codec:
     """One codec instance per process and configuration (models load once, not per image)."""
     return create_codec(name, **json.loads(options_json))
@@ -78,7 +81,9 @@ def job_key(job: RDJob) -> str:
     return job.key
 
 
-def plan_jobs(codecs: Sequence[CodecSpec], dataset: str, images: Sequence[ImageItem], metric_names=METRICS) -> list[RDJob]:
+def plan_jobs(
+    codecs: Sequence[CodecSpec], dataset: str, images: Sequence[ImageItem], metric_names=METRICS
+) -> list[RDJob]:
     return [RDJob(c, q, dataset, img, tuple(metric_names)) for c in codecs for q in c.qualities for img in images]
 
 

@@ -37,7 +37,9 @@ def raw_loop(images, qualities, metric_names) -> float:
 def sweep(images, qualities, metric_names, jobs: int) -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        run_sweep([CodecSpec("jpeg", qualities)], "bench", images, out, n_jobs=jobs, metric_names=metric_names, progress=False)
+        run_sweep(
+            [CodecSpec("jpeg", qualities)], "bench", images, out, n_jobs=jobs, metric_names=metric_names, progress=False
+        )
         return time.perf_counter() - start
 
 
@@ -48,7 +50,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
     args = parser.parse_args()
     if not Path(args.dataset).exists() and args.dataset == str(DEFAULT_KODAK):
-        raise SystemExit(f"Kodak not found at {DEFAULT_KODAK}; pass --dataset (e.g. kodak after `run_bench.py data fetch kodak`)")
+        raise SystemExit(
+            f"Kodak not found at {DEFAULT_KODAK}; pass --dataset (e.g. kodak after `run_bench.py data fetch kodak`)"
+        )
     images = load_dataset(args.dataset)
     if "lpips" in args.metrics and not metrics.lpips_available():
         print("LPIPS unavailable (no backbone weights): left out")
@@ -57,7 +61,10 @@ def main() -> None:
     raw = min(raw_loop(images, QUALITIES, args.metrics) for _ in range(args.repeat))
     one = min(sweep(images, QUALITIES, args.metrics, 1) for _ in range(args.repeat))
     two = min(sweep(images, QUALITIES, args.metrics, 2) for _ in range(args.repeat))
-    print(f"JPEG, {len(images)} images x {len(QUALITIES)} qualities = {jobs} jobs, metrics {args.metrics}, best of {args.repeat}")
+    print(
+        f"JPEG, {len(images)} images x {len(QUALITIES)} qualities = {jobs} jobs, metrics {args.metrics},"
+        f" best of {args.repeat}"
+    )
     print(f"raw codec loop     {raw:7.2f} s  ({1000 * raw / jobs:.1f} ms/job)")
     print(f"sweep --jobs 1     {one:7.2f} s  overhead {100 * (one / raw - 1):+.1f}%")
     print(f"sweep --jobs 2     {two:7.2f} s  speed-up over --jobs 1: {one / two:.2f}x")

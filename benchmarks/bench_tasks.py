@@ -42,7 +42,9 @@ def main() -> None:
         anns = dataset.annotations(image_id)
         groups = gt_group_mask(anns, info["height"], info["width"])
         boxes = [a["bbox"] for a in anns]
-        runs = [scenario.transmit(codec, image, quality, groups, boxes, scenario.needs_groups) for _ in range(args.repeat)]
+        runs = [
+            scenario.transmit(codec, image, quality, groups, boxes, scenario.needs_groups) for _ in range(args.repeat)
+        ]
         c_ms = 1000 * statistics.median(t.encode_s + t.decode_s for t in runs)
         timings = []
         for _ in range(args.repeat):

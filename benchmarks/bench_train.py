@@ -39,7 +39,10 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         rate = steps_per_second(device, args.steps, args.batch_size, args.patch_size)
-        print(f"ssic-tiny training on {device}: {rate:.2f} steps/s (batch {args.batch_size}, {args.patch_size}px crops, {torch.get_num_threads()} threads)")
+        print(
+            f"ssic-tiny training on {device}: {rate:.2f} steps/s (batch {args.batch_size},"
+            f" {args.patch_size}px crops, {torch.get_num_threads()} threads)"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ssicbench.errors import BitstreamError
 
@@ -74,7 +75,7 @@ class Bitstream:
         """Bits per pixel of the serialized container: the bytes a receiver actually gets."""
         return 8.0 * self.num_bytes / self.num_pixels
 
-    def subset(self, keep: Callable[[str], bool] | Iterable[str]) -> "Bitstream":
+    def subset(self, keep: Callable[[str], bool] | Iterable[str]) -> Bitstream:
         """The container a receiver gets when it fetches only the sections selected by `keep`."""
         if not callable(keep):
             names = set(keep)
@@ -97,7 +98,7 @@ class Bitstream:
             raise BitstreamError(f"container has no section {name!r}") from None
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Bitstream":
+    def from_bytes(cls, data: bytes) -> Bitstream:
         reader = _Reader(bytes(data))
         if reader.take(4) != MAGIC:
             raise BitstreamError("not an SSIC-Bench container (bad magic)")

@@ -12,9 +12,10 @@ its order, named by `STRING_SECTIONS` ("y", then "z" for models with a hyperprio
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ VBR_QUANT_STEP_RANGE = (1.0, 10.0)
 VBR_VARIABLE_HYPERPRIOR = ("bmshj2018-hyperprior-vbr", "mbt2018-mean-vbr")
 VBR_HYPERPRIOR_TABLES = tuple(f"entropy_bottleneck.{b}" for b in ("_offset", "_quantized_cdf", "_cdf_length"))
 
-WeightsArg = Union[str, os.PathLike, Mapping[Any, Union[str, os.PathLike]], None]
+WeightsArg = str | os.PathLike | Mapping[Any, str | os.PathLike] | None
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,10 @@ class CompressAIZooCodec(Codec):
             raise BitstreamError(f"{self.name}: bad quality in container ({exc})") from None
         net = self._network(quality)
         pad, unpad = compute_padding(bitstream.height, bitstream.width, min_div=PAD_MULTIPLE)
-        expected = [(bitstream.height + pad[2] + pad[3]) // net.downsampling_factor,
-                    (bitstream.width + pad[0] + pad[1]) // net.downsampling_factor]
+        expected = [
+            (bitstream.height + pad[2] + pad[3]) // net.downsampling_factor,
+            (bitstream.width + pad[0] + pad[1]) // net.downsampling_factor,
+        ]
         if shape != expected:
             size = f"{bitstream.height}x{bitstream.width}"
             raise BitstreamError(f"{self.name}: latent shape {shape} does not fit a {size} image")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ssicbench.codecs.base import Codec
 from ssicbench.registry import Registry
 
 CODECS: Registry[Codec] = Registry("codec")
 
+
 def register_codec(name: str, qualities: Sequence[Any], description: str = "", **info: Any):
     """Decorator: register a Codec factory under `name` with its default sweep quality points."""
     return CODECS.register(name, qualities=tuple(qualities), description=description, **info)
+
 
 def create_codec(name: str, **kwargs: Any) -> Codec:
     """Build codec `name`; keyword arguments go to its factory (e.g. `checkpoint=`, `device=`)."""
@@ -22,6 +25,7 @@ def create_codec(name: str, **kwargs: Any) -> Codec:
     if not codec.qualities:
         codec.qualities = entry.info["qualities"]
     return codec
+
 
 def list_codecs() -> list[dict[str, Any]]:
     """Name, quality points and description of every registered codec."""

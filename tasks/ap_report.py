@@ -8,8 +8,9 @@ detector gives and the ground truth has.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,23 @@ from ssicbench.tasks.runner import REFERENCE
 
 POINT = ["codec", "scenario", "quality"]
 MEAN_COLUMNS = ["bpp", "bytes", "psnr", "psnr_region", "region_fraction", "encode_s", "decode_s", "detect_s"]
-ROW_COLUMNS = ["codec", "scenario", "quality", "image_id", "status", "bytes", "bpp", "psnr", "psnr_region",
-               "region_fraction", "groups", "encode_s", "decode_s", "detect_s", "error"]
+ROW_COLUMNS = [
+    "codec",
+    "scenario",
+    "quality",
+    "image_id",
+    "status",
+    "bytes",
+    "bpp",
+    "psnr",
+    "psnr_region",
+    "region_fraction",
+    "groups",
+    "encode_s",
+    "decode_s",
+    "detect_s",
+    "error",
+]
 
 
 def evaluable_types(detector_types: Sequence[str], dataset: TaskDataset) -> list[str]:
@@ -33,7 +49,9 @@ def evaluable_types(detector_types: Sequence[str], dataset: TaskDataset) -> list
 
 
 def ap_table(
-    rows: Sequence[dict[str, Any]], dataset: TaskDataset, iou_types: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    dataset: TaskDataset,
+    iou_types: Sequence[str],
     category_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Per (codec, scenario, quality): images, mean rate/distortion/timings, GT instances, `<type>_AP...`.
@@ -50,8 +68,14 @@ def ap_table(
         image_ids = [r["image_id"] for r in members]
         gt = sub_ground_truth(dataset.gt, image_ids, [by_id[i] for r in members for i in r["gt_ids"]])
         detections = [d for r in members for d in r["detections"]]
-        entry: dict[str, Any] = {"codec": codec, "scenario": scenario, "quality": quality, "images": len(members),
-                                 "gt_instances": len(gt["annotations"]), "detections": len(detections)}
+        entry: dict[str, Any] = {
+            "codec": codec,
+            "scenario": scenario,
+            "quality": quality,
+            "images": len(members),
+            "gt_instances": len(gt["annotations"]),
+            "detections": len(detections),
+        }
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # PSNR in the region of images that sent no group
             entry.update({c: float(np.nanmean([r[c] for r in members])) for c in MEAN_COLUMNS})
@@ -125,8 +149,13 @@ def plot_ap(table: pd.DataFrame, metrics: Sequence[str], path: str | Path, title
 
 
 def write_task_report(
-    rows: Sequence[dict[str, Any]], dataset: TaskDataset, iou_types: Sequence[str], out_dir: str | Path,
-    anchor: str | None = None, title: str = "", category_ids: Sequence[int] | None = None,
+    rows: Sequence[dict[str, Any]],
+    dataset: TaskDataset,
+    iou_types: Sequence[str],
+    out_dir: str | Path,
+    anchor: str | None = None,
+    title: str = "",
+    category_ids: Sequence[int] | None = None,
 ) -> dict[str, Path]:
     """task_rows.csv, ap_vs_bpp.csv, ap_vs_bpp.png and bd_rate_ap.csv into `out_dir`; returns what it wrote."""
     out_dir = Path(out_dir)

@@ -74,7 +74,9 @@ def cmd_task(args: argparse.Namespace) -> int:
     rows = run_task_sweep(plan, out_dir, n_jobs=args.jobs, progress=not args.quiet)
     errors = [r for r in rows if r.get("status") != "ok"]
     for row in errors[:5]:
-        log.error("%s %s q=%s image %s: %s", row["codec"], row["scenario"], row["quality"], row["image_id"], row.get("error"))
+        log.error(
+            "%s %s q=%s image %s: %s", row["codec"], row["scenario"], row["quality"], row["image_id"], row.get("error")
+        )
     dataset = setup.load_dataset()
     info = DETECTORS.get(args.detector).info
     iou_types = evaluable_types(info["iou_types"], dataset)
@@ -87,8 +89,12 @@ def cmd_task(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `task` sub-command to the main CLI's subparsers."""
-    p = subparsers.add_parser("task", help="detection / segmentation AP versus transmitted bits (resumable)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "task",
+        help="detection / segmentation AP versus transmitted bits (resumable)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--detector", default="opencv-hog", choices=DETECTORS.names())
     p.add_argument("--detector-weights", help="detector weights file (default: torch hub cache / official URL)")
     p.add_argument("--detector-device", help="cpu or cuda (torchvision / detectron2 detectors)")

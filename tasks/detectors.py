@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import urllib.error
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from ssicbench.errors import BenchError, MissingWeightsError
-from ssicbench.weights import hub_checkpoint
 from ssicbench.registry import Registry
 from ssicbench.tasks.coco_data import COCO_CATEGORIES
+from ssicbench.weights import hub_checkpoint
 
 PERSON, CAT = 1, 17
 
@@ -105,16 +106,26 @@ class HaarDetector(Detector):
 
 _OPENCV = {
     "opencv-hog": (HogPeopleDetector, PERSON, "OpenCV HOG people detector -> person"),
-    "opencv-haar-fullbody": (lambda **kw: HaarDetector("haarcascade_fullbody.xml", PERSON, **kw), PERSON,
-                             "Haar full-body cascade -> person"),
-    "opencv-haar-upperbody": (lambda **kw: HaarDetector("haarcascade_upperbody.xml", PERSON, **kw), PERSON,
-                              "Haar upper-body cascade -> person (boxes cover head and shoulders only)"),
-    "opencv-haar-catface": (lambda **kw: HaarDetector("haarcascade_frontalcatface_extended.xml", CAT, **kw), CAT,
-                            "Haar cat-face cascade -> cat (boxes cover the face only)"),
+    "opencv-haar-fullbody": (
+        lambda **kw: HaarDetector("haarcascade_fullbody.xml", PERSON, **kw),
+        PERSON,
+        "Haar full-body cascade -> person",
+    ),
+    "opencv-haar-upperbody": (
+        lambda **kw: HaarDetector("haarcascade_upperbody.xml", PERSON, **kw),
+        PERSON,
+        "Haar upper-body cascade -> person (boxes cover head and shoulders only)",
+    ),
+    "opencv-haar-catface": (
+        lambda **kw: HaarDetector("haarcascade_frontalcatface_extended.xml", CAT, **kw),
+        CAT,
+        "Haar cat-face cascade -> cat (boxes cover the face only)",
+    ),
 }
 for _name, (_factory, _category, _description) in _OPENCV.items():
-    DETECTORS.register(_name, _factory, backend="opencv", iou_types=("bbox",), categories=(_category,),
-                       description=_description)
+    DETECTORS.register(
+        _name, _factory, backend="opencv", iou_types=("bbox",), categories=(_category,), description=_description
+    )
 
 
 # --- torchvision ----------------------------------------------------------------------------------------
@@ -122,10 +133,22 @@ for _name, (_factory, _category, _description) in _OPENCV.items():
 # name -> (torchvision builder, weights enum entry, what it predicts)
 TORCHVISION_MODELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torchvision-fasterrcnn": ("fasterrcnn_resnet50_fpn", "FasterRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox",)),
-    "torchvision-fasterrcnn-v2": ("fasterrcnn_resnet50_fpn_v2", "FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1", ("bbox",)),
+    "torchvision-fasterrcnn-v2": (
+        "fasterrcnn_resnet50_fpn_v2",
+        "FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1",
+        ("bbox",),
+    ),
     "torchvision-maskrcnn": ("maskrcnn_resnet50_fpn", "MaskRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox", "segm")),
-    "torchvision-maskrcnn-v2": ("maskrcnn_resnet50_fpn_v2", "MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1", ("bbox", "segm")),
-    "torchvision-keypointrcnn": ("keypointrcnn_resnet50_fpn", "KeypointRCNN_ResNet50_FPN_Weights.COCO_V1", ("bbox", "keypoints")),
+    "torchvision-maskrcnn-v2": (
+        "maskrcnn_resnet50_fpn_v2",
+        "MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1",
+        ("bbox", "segm"),
+    ),
+    "torchvision-keypointrcnn": (
+        "keypointrcnn_resnet50_fpn",
+        "KeypointRCNN_ResNet50_FPN_Weights.COCO_V1",
+        ("bbox", "keypoints"),
+    ),
 }
 
 
@@ -217,9 +240,14 @@ def build_torchvision_detector(
 
 
 for _name, (_builder, _weights, _types) in TORCHVISION_MODELS.items():
-    DETECTORS.register(_name, lambda _n=_name, **kw: build_torchvision_detector(_n, **kw), backend="torchvision",
-                       iou_types=_types, categories=(PERSON,) if "keypoints" in _types else None,
-                       description=f"torchvision {_builder}, COCO weights")
+    DETECTORS.register(
+        _name,
+        lambda _n=_name, **kw: build_torchvision_detector(_n, **kw),
+        backend="torchvision",
+        iou_types=_types,
+        categories=(PERSON,) if "keypoints" in _types else None,
+        description=f"torchvision {_builder}, COCO weights",
+    )
 
 
 # --- detectron2 (optional) ------------------------------------------------------------------------------
@@ -236,15 +264,23 @@ _CONTIGUOUS_TO_COCO = sorted(COCO_CATEGORIES)
 class Detectron2Detector(Detector):
     """A detectron2 model-zoo model (weights from `weights` or the zoo URL, cached by detectron2)."""
 
-    def __init__(self, config: str, iou_types: tuple[str, ...], weights: str | None = None, device: str = "cpu",
-                 score_threshold: float = 0.05):
+    def __init__(
+        self,
+        config: str,
+        iou_types: tuple[str, ...],
+        weights: str | None = None,
+        device: str = "cpu",
+        score_threshold: float = 0.05,
+    ):
         try:
             from detectron2 import model_zoo
             from detectron2.config import get_cfg
             from detectron2.engine import DefaultPredictor
         except ImportError:
-            raise BenchError("detectron2 is not installed (see https://detectron2.readthedocs.io); "
-                             "use a torchvision-* or opencv-* detector") from None
+            raise BenchError(
+                "detectron2 is not installed (see https://detectron2.readthedocs.io); "
+                "use a torchvision-* or opencv-* detector"
+            ) from None
         cfg = get_cfg()
         cfg.merge_from_file(model_zoo.get_config_file(config))
         cfg.MODEL.WEIGHTS = str(weights) if weights else model_zoo.get_checkpoint_url(config)
@@ -274,9 +310,14 @@ class Detectron2Detector(Detector):
 
 
 for _name, (_config, _types) in DETECTRON2_MODELS.items():
-    DETECTORS.register(_name, lambda _c=_config, _t=_types, **kw: Detectron2Detector(_c, _t, **kw), backend="detectron2",
-                       iou_types=_types, categories=(PERSON,) if "keypoints" in _types else None,
-                       description=f"detectron2 model zoo {_config} (optional: needs detectron2)")
+    DETECTORS.register(
+        _name,
+        lambda _c=_config, _t=_types, **kw: Detectron2Detector(_c, _t, **kw),
+        backend="detectron2",
+        iou_types=_types,
+        categories=(PERSON,) if "keypoints" in _types else None,
+        description=f"detectron2 model zoo {_config} (optional: needs detectron2)",
+    )
 
 
 def detector_info() -> list[dict[str, Any]]:

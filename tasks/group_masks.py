@@ -14,9 +14,10 @@ an object lies in a block of its own group unless another object covers more of 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -154,7 +155,11 @@ def _group_labels(owner: np.ndarray, objects: Sequence[dict[str, Any]], group_by
 
 
 def gt_group_mask(
-    annotations: Sequence[dict[str, Any]], height: int, width: int, min_coverage: float = 0.0, group_by: str = "instance"
+    annotations: Sequence[dict[str, Any]],
+    height: int,
+    width: int,
+    min_coverage: float = 0.0,
+    group_by: str = "instance",
 ) -> GroupMask:
     """Group mask from an image's COCO ground-truth instances (crowd regions included as objects)."""
     masks = [annotation_mask(a, height, width) for a in annotations]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +61,10 @@ class TaskSetup:
 
     @property
     def label(self) -> str:
-        return f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}|masks={self.masks}," \
-               f"{self.group_by},cov={self.min_coverage},inside={self.min_inside},score={self.mask_score}"
+        return (
+            f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}|masks={self.masks},"
+            f"{self.group_by},cov={self.min_coverage},inside={self.min_inside},score={self.mask_score}"
+        )
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,14 @@ def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | No
 def run_task_job(job: TaskJob) -> dict[str, Any]:
     """Transmit, decode, detect and keep what counts; codec/mask errors become a row with status 'error'."""
     setup = job.setup
-    row: dict[str, Any] = {"codec": job.codec_name, "quality": job.quality, "scenario": job.scenario,
-                           "dataset": setup.dataset, "detector": setup.detector, "image_id": job.image_id}
+    row: dict[str, Any] = {
+        "codec": job.codec_name,
+        "quality": job.quality,
+        "scenario": job.scenario,
+        "dataset": setup.dataset,
+        "detector": setup.detector,
+        "image_id": job.image_id,
+    }
     dataset = setup.load_dataset()
     image = dataset.load(job.image_id)
     height, width = image.shape[:2]
@@ -157,11 +166,20 @@ def run_task_job(job: TaskJob) -> dict[str, Any]:
     gt = restrict_to_region(dataset.annotations(job.image_id), sent.region, setup.min_inside)
     kept = restrict_to_region(detections, sent.region, setup.min_inside)
     row.update(
-        status="ok", height=height, width=width, bytes=sent.num_bytes, bpp=8.0 * sent.num_bytes / (height * width),
-        psnr=metrics.psnr(image, sent.decoded), psnr_region=_psnr_region(image, sent.decoded, sent.region),
-        region_fraction=1.0 if sent.region is None else float(sent.region.mean()), groups=sent.groups,
-        gt_ids=[a["id"] for a in gt], detections=[{**d, "image_id": job.image_id} for d in kept],
-        encode_s=sent.encode_s, decode_s=sent.decode_s, detect_s=detect_s,
+        status="ok",
+        height=height,
+        width=width,
+        bytes=sent.num_bytes,
+        bpp=8.0 * sent.num_bytes / (height * width),
+        psnr=metrics.psnr(image, sent.decoded),
+        psnr_region=_psnr_region(image, sent.decoded, sent.region),
+        region_fraction=1.0 if sent.region is None else float(sent.region.mean()),
+        groups=sent.groups,
+        gt_ids=[a["id"] for a in gt],
+        detections=[{**d, "image_id": job.image_id} for d in kept],
+        encode_s=sent.encode_s,
+        decode_s=sent.decode_s,
+        detect_s=detect_s,
     )
     return row
 

@@ -9,8 +9,9 @@ separate crop (bytes: the crop containers plus 4 bytes per crop for its position
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,12 @@ class Scenario:
     description: str
 
     def transmit(
-        self, codec: Codec, image: np.ndarray, quality: Any, groups: GroupMask, boxes: Sequence[Sequence[float]],
+        self,
+        codec: Codec,
+        image: np.ndarray,
+        quality: Any,
+        groups: GroupMask,
+        boxes: Sequence[Sequence[float]],
         structured: bool = False,
     ) -> Transmission:
         """Code `image`; `groups` is its group mask, `boxes` its objects' [x, y, w, h] boxes.
@@ -150,7 +156,9 @@ def _structured(
     data = full.to_bytes()
     encode_s = time.perf_counter() - start
     if SIDE_SECTION not in full.sections:
-        raise BenchError(f"codec {codec.name!r} wrote no {SIDE_SECTION!r} section: group scenarios need a structured codec")
+        raise BenchError(
+            f"codec {codec.name!r} wrote no {SIDE_SECTION!r} section: group scenarios need a structured codec"
+        )
     sent = None if pick is None else pick(groups)
     if sent is not None:
         keep = {SIDE_SECTION, *(group_section(g) for g in sent)}
@@ -162,4 +170,6 @@ def _structured(
         decoded = codec.decode(Bitstream.from_bytes(data))
     decode_s = time.perf_counter() - start
     region = None if sent is None else groups.region(sent, height, width)
-    return Transmission(decoded, len(data), region, sent if sent is not None else groups.group_ids(), encode_s, decode_s)
+    return Transmission(
+        decoded, len(data), region, sent if sent is not None else groups.group_ids(), encode_s, decode_s
+    )

@@ -1,4 +1,5 @@
-"""Shared fixtures: the ../shared data (skipped with a reason when absent) and small synthetic images."""
+"""Shared fixtures: the data shipped with the suite, the ../shared conformance data (skipped with a reason
+when absent) and small synthetic images."""
 
 from __future__ import annotations
 
@@ -9,22 +10,22 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (shared datasets/reference data not available)")
-    return SHARED
+def kodak_dir() -> Path:
+    """The 24 Kodak images shipped as package data."""
+    from ssicbench.datasets import shipped_kodak
+
+    return shipped_kodak()
 
 
 @pytest.fixture(scope="session")
-def kodak_dir(shared_dir: Path) -> Path:
-    path = shared_dir / "datasets" / "kodak"
-    if not path.is_dir():
-        pytest.skip(f"{path} is absent")
-    return path
+def published_dir() -> Path:
+    """The published Kodak results shipped as package data."""
+    from importlib import resources
+
+    return Path(str(resources.files("ssicbench") / "data" / "published"))
 
 
 def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:

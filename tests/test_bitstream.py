@@ -8,7 +8,9 @@ from ssicbench.codecs import Bitstream, BitstreamError
 
 
 def example() -> Bitstream:
-    return Bitstream("demo", 32, 48, {"quality": 3, "model": "m"}, {"side": b"\x01\x02", "group/0": b"abc", "group/1": b""})
+    return Bitstream(
+        "demo", 32, 48, {"quality": 3, "model": "m"}, {"side": b"\x01\x02", "group/0": b"abc", "group/1": b""}
+    )
 
 
 def test_round_trip_is_exact():

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import smooth_image
 from PIL import Image
 
-from conftest import smooth_image
 from ssicbench.cli import main
 
 
@@ -27,7 +27,20 @@ def test_partial_decode_of_the_bundled_ssic(png, tmp_path, capsys):
     mask = np.zeros((6, 8), np.uint8)
     mask[:4, :4] = 1
     np.save(tmp_path / "mask.npy", mask)
-    assert main(["compress", "--codec", "ssic-tiny", "--mask", str(tmp_path / "mask.npy"), str(png), str(tmp_path / "s.bin")]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                "--codec",
+                "ssic-tiny",
+                "--mask",
+                str(tmp_path / "mask.npy"),
+                str(png),
+                str(tmp_path / "s.bin"),
+            ]
+        )
+        == 0
+    )
     assert main(["decompress", str(tmp_path / "s.bin"), str(tmp_path / "all.png")]) == 0
     assert main(["decompress", str(tmp_path / "s.bin"), str(tmp_path / "one.png"), "--groups", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -53,8 +66,14 @@ def test_bad_input_is_one_line_and_exit_status_2(argv, message, png, tmp_path, c
     main(["compress", "--codec", "jpeg", str(png), str(tmp_path / "ok.bin")])
     (tmp_path / "trunc.bin").write_bytes((tmp_path / "ok.bin").read_bytes()[:50])
     np.save(tmp_path / "badmask.npy", np.zeros((3, 3), np.uint8))
-    files = {"IN": png, "OUT": tmp_path / "out.bin", "NOTIMG": tmp_path / "notimg.png", "TRUNC": tmp_path / "trunc.bin",
-             "MISSING": tmp_path / "missing.bin", "BADMASK": tmp_path / "badmask.npy"}
+    files = {
+        "IN": png,
+        "OUT": tmp_path / "out.bin",
+        "NOTIMG": tmp_path / "notimg.png",
+        "TRUNC": tmp_path / "trunc.bin",
+        "MISSING": tmp_path / "missing.bin",
+        "BADMASK": tmp_path / "badmask.npy",
+    }
     capsys.readouterr()
     assert main([str(files.get(a, a)) for a in argv]) == 2
     err = capsys.readouterr().err.strip()

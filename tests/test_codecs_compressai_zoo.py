@@ -24,8 +24,12 @@ from ssicbench.errors import BitstreamError, MissingWeightsError
 SPECS = {spec.codec_name: spec for spec in zoo_models()}
 ONE_PER_MODEL = sorted({spec.model: name for name, spec in SPECS.items()}.values())
 # Models whose eval-mode forward() quantizes exactly as compress() does, so decode must equal forward.
-FORWARD_EQUALS_DECODE = ["bmshj2018-factorized-mse", "bmshj2018-factorized-relu-mse", "bmshj2018-hyperprior-mse",
-                         "mbt2018-mean-mse"]
+FORWARD_EQUALS_DECODE = [
+    "bmshj2018-factorized-mse",
+    "bmshj2018-factorized-relu-mse",
+    "bmshj2018-hyperprior-mse",
+    "mbt2018-mean-mse",
+]
 
 
 def tiny_network(model: str) -> torch.nn.Module:

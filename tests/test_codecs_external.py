@@ -21,7 +21,7 @@ from ssicbench.codecs import Bitstream, create_codec
 from ssicbench.codecs.external import ExternalProgramError, rgb_to_ycbcr, ycbcr_to_rgb
 from ssicbench.errors import BitstreamError, MissingBinaryError
 
-FAKE_PROGRAM = r'''
+FAKE_PROGRAM = r"""
 import io, json, os, sys, zlib
 import numpy as np
 from PIL import Image
@@ -63,7 +63,7 @@ elif name == "EncoderApp":
 elif name == "DecoderApp":
     raw = unpack(opt("-b"))
     open(opt("-o"), "wb").write(raw[: len(raw) // 2] if os.environ.get("FAKE_SHORT") else raw)
-'''
+"""
 
 BPG_PROGRAMS = ("bpgenc", "bpgdec")
 VTM_PROGRAMS = ("EncoderApp", "DecoderApp")

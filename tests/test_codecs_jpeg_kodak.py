@@ -22,11 +22,8 @@ PSNR_TOLERANCE_DB = 0.2
 
 
 @pytest.fixture(scope="module")
-def published(shared_dir) -> dict[str, list[float]]:
-    path = shared_dir / "reference" / "compressai-kodak" / "jpeg.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    results = json.loads(path.read_text())["results"]
+def published(published_dir) -> dict[str, list[float]]:
+    results = json.loads((published_dir / "jpeg.json").read_text())["results"]
     assert len(results["bpp"]) == len(PUBLISHED_QUALITIES)
     return results
 
@@ -50,15 +47,25 @@ def test_jpeg_matches_published_kodak_curve(published, kodak, capsys):
             bpps.append(bitstream.bpp())
             payload_bpps.append(8 * len(bitstream.section("image")) / bitstream.num_pixels)
             psnrs.append(psnr(image, codec.decode(bitstream)))
-        rows.append((quality, published["bpp"][i], np.mean(bpps), np.mean(payload_bpps),
-                     published["psnr-rgb"][i], np.mean(psnrs)))
+        rows.append(
+            (
+                quality,
+                published["bpp"][i],
+                np.mean(bpps),
+                np.mean(payload_bpps),
+                published["psnr-rgb"][i],
+                np.mean(psnrs),
+            )
+        )
 
     with capsys.disabled():
         print("\nJPEG on Kodak (24 images): published jpeg.json vs ours")
         print(" q  | bpp pub | bpp ours (file only) |  diff  | PSNR pub | PSNR ours |  diff")
         for q, bpp_pub, bpp, bpp_file, psnr_pub, psnr_ours in rows:
-            print(f"{q:3d} | {bpp_pub:7.4f} | {bpp:8.4f} ({bpp_file:7.4f}) | {100 * (bpp / bpp_pub - 1):+5.2f}% "
-                  f"| {psnr_pub:8.3f} | {psnr_ours:9.3f} | {psnr_ours - psnr_pub:+5.3f}")
+            print(
+                f"{q:3d} | {bpp_pub:7.4f} | {bpp:8.4f} ({bpp_file:7.4f}) | {100 * (bpp / bpp_pub - 1):+5.2f}% "
+                f"| {psnr_pub:8.3f} | {psnr_ours:9.3f} | {psnr_ours - psnr_pub:+5.3f}"
+            )
 
     for q, bpp_pub, bpp, _, psnr_pub, psnr_ours in rows:
         assert bpp == pytest.approx(bpp_pub, rel=BPP_RELATIVE_TOLERANCE), f"quality {q}"

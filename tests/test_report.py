@@ -1,4 +1,5 @@
-"""BD-rate/BD-PSNR agree with the reference `bjontegaard` package; published curves load as curves; plots are written."""
+"""BD-rate/BD-PSNR agree with the reference `bjontegaard` package; published curves load as curves; plots are
+written."""
 
 import bjontegaard
 import numpy as np
@@ -37,8 +38,8 @@ def test_halving_every_rate_is_minus_50_percent():
     assert bd_rate(rates, psnr, [r / 2 for r in rates], psnr) == pytest.approx(-50.0, abs=1e-6)
 
 
-def test_published_kodak_curves_load_and_compare(shared_dir):
-    curves = read_curves([shared_dir / "reference" / "compressai-kodak"])
+def test_published_kodak_curves_load_and_compare(published_dir):
+    curves = read_curves([published_dir])
     names = {c.name for c in curves}
     assert {"JPEG", "VTM", "WebP"} <= names
     jpeg = next(c for c in curves if c.name == "JPEG")

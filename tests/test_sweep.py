@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from conftest import REPO, smooth_image
 from PIL import Image
 
-from conftest import REPO, smooth_image
 from ssicbench.codecs import create_codec
 from ssicbench.datasets import folder_dataset
 from ssicbench.imageio import load_image
@@ -28,7 +28,9 @@ def comparable(rows) -> pd.DataFrame:
 
 
 def test_rows_report_the_bytes_a_receiver_gets(image_folder, tmp_path):
-    rows = run_sweep([JPEG], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False)
+    rows = run_sweep(
+        [JPEG], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False
+    )
     assert len(rows) == 2 * 4 and all(r["status"] == "ok" for r in rows)
     codec = create_codec("jpeg")
     for row in rows:
@@ -37,12 +39,17 @@ def test_rows_report_the_bytes_a_receiver_gets(image_folder, tmp_path):
         assert row["bytes"] == len(data)
         assert row["bpp"] == 8 * len(data) / (image.shape[0] * image.shape[1])
     by_quality = pd.DataFrame(rows).groupby("quality")[["bpp", "psnr"]].mean()
-    assert by_quality.loc[80, "bpp"] > by_quality.loc[20, "bpp"] and by_quality.loc[80, "psnr"] > by_quality.loc[20, "psnr"]
+    assert (
+        by_quality.loc[80, "bpp"] > by_quality.loc[20, "bpp"]
+        and by_quality.loc[80, "psnr"] > by_quality.loc[20, "psnr"]
+    )
 
 
 def test_a_bad_image_is_recorded_and_the_sweep_goes_on(image_folder, tmp_path):
     (image_folder / "broken.png").write_bytes(b"not a png")
-    rows = run_sweep([JPEG], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False)
+    rows = run_sweep(
+        [JPEG], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False
+    )
     failed = [r for r in rows if r["status"] == "error"]
     assert len(failed) == 2 and all("broken.png" in r["error"] for r in failed)
     assert sum(r["status"] == "ok" for r in rows) == 8
@@ -67,8 +74,22 @@ def test_two_workers_give_the_same_rows_as_one(image_folder, tmp_path):
 
 
 def _sweep_cmd(folder: Path, out: Path) -> list[str]:
-    return [sys.executable, str(REPO / "run_bench.py"), "rd", "--codecs", "jpeg", "--qualities", *map(str, range(10, 96, 5)),
-            "--dataset", str(folder), "--out", str(out), "--metrics", "psnr", "--quiet"]
+    return [
+        sys.executable,
+        str(REPO / "run_bench.py"),
+        "rd",
+        "--codecs",
+        "jpeg",
+        "--qualities",
+        *map(str, range(10, 96, 5)),
+        "--dataset",
+        str(folder),
+        "--out",
+        str(out),
+        "--metrics",
+        "psnr",
+        "--quiet",
+    ]
 
 
 def test_sigkill_mid_sweep_then_resume_equals_uninterrupted_run(tmp_path):
@@ -95,6 +116,9 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted_run(tmp_path):
         json.loads(path.read_text())  # every stored row is complete
 
     subprocess.run(_sweep_cmd(folder, killed), check=True, capture_output=True)
-    load = lambda d: comparable(json.loads(p.read_text()) for p in (d / "rows").glob("*.json"))
+
+    def load(folder: Path) -> pd.DataFrame:
+        return comparable(json.loads(p.read_text()) for p in (folder / "rows").glob("*.json"))
+
     pd.testing.assert_frame_equal(load(reference), load(killed))
     assert not list(rows_dir.glob("*.tmp"))

@@ -51,9 +51,13 @@ def tiny_faster_rcnn(num_classes=3):
     backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=16, padding=1), torch.nn.ReLU())
     backbone.out_channels = 8
     return FasterRCNN(
-        backbone, num_classes=num_classes, min_size=64, max_size=64,
+        backbone,
+        num_classes=num_classes,
+        min_size=64,
+        max_size=64,
         rpn_anchor_generator=AnchorGenerator(sizes=((32,),), aspect_ratios=((1.0,),)),
-        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2), box_score_thresh=0.0,
+        box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2),
+        box_score_thresh=0.0,
     )
 
 

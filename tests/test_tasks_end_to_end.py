@@ -43,24 +43,54 @@ def test_embedded_annotations_are_valid_coco():
 
 def test_coco_format_dataset_reads_any_folder_and_json(tmp_path):
     Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(tmp_path / "a.png")
-    gt = {"images": [{"id": 3, "file_name": "a.png", "width": 50, "height": 40}],
-          "annotations": [{"id": 1, "image_id": 3, "category_id": 1, "bbox": [1, 2, 10, 10], "area": 100, "iscrowd": 0}],
-          "categories": [{"id": 1, "name": "person"}]}
+    gt = {
+        "images": [{"id": 3, "file_name": "a.png", "width": 50, "height": 40}],
+        "annotations": [{"id": 1, "image_id": 3, "category_id": 1, "bbox": [1, 2, 10, 10], "area": 100, "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "person"}],
+    }
     (tmp_path / "gt.json").write_text(json.dumps(gt))
     dataset = load_task_dataset("coco", images=str(tmp_path), annotations=str(tmp_path / "gt.json"))
     assert dataset.image_ids() == [3] and dataset.load(3).shape == (40, 50, 3)
 
 
 def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
-    argv = ["--detector", "opencv-hog", "--codec", "jpeg", "--codec", "fake-ssic", "--qualities", "10", "30", "60", "90",
-            "--scenario", "full", "--scenario", "objects", "--scenario", "category:person",
-            "--limit", "3", "--run", "e2e", "--results-dir", str(tmp_path), "--quiet"]
+    argv = [
+        "--detector",
+        "opencv-hog",
+        "--codec",
+        "jpeg",
+        "--codec",
+        "fake-ssic",
+        "--qualities",
+        "10",
+        "30",
+        "60",
+        "90",
+        "--scenario",
+        "full",
+        "--scenario",
+        "objects",
+        "--scenario",
+        "category:person",
+        "--limit",
+        "3",
+        "--run",
+        "e2e",
+        "--results-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert run_task(argv) == 0
     out = tmp_path / "e2e"
     table = pd.read_csv(out / "ap_vs_bpp.csv")
     curves = set(zip(table["codec"], table["scenario"]))
-    assert curves == {("original", "full"), ("jpeg", "full"), ("fake-ssic", "full"), ("fake-ssic", "objects"),
-                      ("fake-ssic", "category:person")}  # jpeg writes no groups: its group scenarios are skipped
+    assert curves == {
+        ("original", "full"),
+        ("jpeg", "full"),
+        ("fake-ssic", "full"),
+        ("fake-ssic", "objects"),
+        ("fake-ssic", "category:person"),
+    }  # jpeg writes no groups: its group scenarios are skipped
     assert table["bbox_AP"].between(0, 1).all() and (table["images"] == 3).all()
     ssic = table[table["codec"] == "fake-ssic"].set_index(["scenario", "quality"])["bpp"]
     assert (ssic.loc["category:person"].values < ssic.loc["objects"].values).all()
@@ -79,8 +109,25 @@ def test_bundled_ssic_partial_decodes_cost_fewer_bits_than_the_full_image(tmp_pa
     """The real codec: with ssic-tiny, the objects-only receiver gets fewer bytes than the full-image one."""
     config = tmp_path / "codecs.json"
     config.write_text(json.dumps({"codecs": [{"name": "jpeg", "qualities": [30]}, {"name": "ssic-tiny"}]}))
-    argv = ["--detector", "opencv-hog", "--task-config", str(config), "--scenario", "full", "--scenario", "objects",
-            "--scenario", "category:person", "--limit", "2", "--run", "tiny", "--results-dir", str(tmp_path), "--quiet"]
+    argv = [
+        "--detector",
+        "opencv-hog",
+        "--task-config",
+        str(config),
+        "--scenario",
+        "full",
+        "--scenario",
+        "objects",
+        "--scenario",
+        "category:person",
+        "--limit",
+        "2",
+        "--run",
+        "tiny",
+        "--results-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
     assert run_task(argv) == 0
     table = pd.read_csv(tmp_path / "tiny" / "ap_vs_bpp.csv").set_index(["codec", "scenario"])
     assert table.loc[("ssic-tiny", "objects"), "bpp"] < table.loc[("ssic-tiny", "full"), "bpp"]

@@ -24,8 +24,15 @@ def ground_truth(boxes_per_image, category=1, keypoints=None):
     anns = []
     for image_id, boxes in enumerate(boxes_per_image, start=1):
         for x, y in boxes:
-            ann = {"id": len(anns) + 1, "image_id": image_id, "category_id": category, "bbox": [x, y, 100, 100],
-                   "area": 10000.0, "iscrowd": 0, "segmentation": [square(x, y)]}
+            ann = {
+                "id": len(anns) + 1,
+                "image_id": image_id,
+                "category_id": category,
+                "bbox": [x, y, 100, 100],
+                "area": 10000.0,
+                "iscrowd": 0,
+                "segmentation": [square(x, y)],
+            }
             if keypoints is not None:
                 ann.update(keypoints=keypoints(x, y), num_keypoints=17)
             anns.append(ann)
@@ -43,8 +50,13 @@ def mask_det(image_id, x, y, score=0.9):
     binary = np.zeros((H, W), np.uint8)
     binary[y : y + 100, x : x + 100] = 1
     rle = mask_utils.encode(np.asfortranarray(binary))
-    return {"image_id": image_id, "category_id": 1, "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
-            "score": score, "bbox": [float(x), float(y), 100.0, 100.0]}
+    return {
+        "image_id": image_id,
+        "category_id": 1,
+        "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
+        "score": score,
+        "bbox": [float(x), float(y), 100.0, 100.0],
+    }
 
 
 def test_perfect_boxes_score_one():
@@ -95,8 +107,15 @@ def test_no_detections_score_zero():
 def test_wrong_category_scores_zero_and_category_filter_limits_evaluation():
     gt = ground_truth([[(10, 10)]])
     gt["categories"].append({"id": 17, "name": "cat", "supercategory": "animal"})
-    gt["annotations"].append({**gt["annotations"][0], "id": 2, "category_id": 17, "bbox": [200, 200, 100, 100],
-                              "segmentation": [square(200, 200)]})
+    gt["annotations"].append(
+        {
+            **gt["annotations"][0],
+            "id": 2,
+            "category_id": 17,
+            "bbox": [200, 200, 100, 100],
+            "segmentation": [square(200, 200)],
+        }
+    )
     dets = [box_det(1, 10, 10)]
     assert coco_evaluate(gt, dets, "bbox")["AP"] == pytest.approx(0.5)  # mean over person (1) and cat (0)
     assert coco_evaluate(gt, dets, "bbox", category_ids=[1])["AP"] == pytest.approx(1.0)

@@ -67,8 +67,10 @@ def test_groupings_instance_category_component():
     by_category = gt_group_mask(anns, 192, 192, group_by="category")
     by_component = gt_group_mask(anns, 192, 192, group_by="component")
     assert len(by_instance.group_ids()) == 3
-    assert by_category.groups == {1: {"category_ids": [1], "annotation_ids": [1, 2]},
-                                  2: {"category_ids": [17], "annotation_ids": [3]}}
+    assert by_category.groups == {
+        1: {"category_ids": [1], "annotation_ids": [1, 2]},
+        2: {"category_ids": [17], "annotation_ids": [3]},
+    }
     assert by_component.groups == by_category.groups  # the two persons touch: one connected component
     with pytest.raises(MaskError):
         gt_group_mask(anns, 192, 192, group_by="colour")
@@ -82,8 +84,10 @@ def test_region_is_the_pixels_of_the_chosen_groups_cropped_to_the_image():
 
 
 def test_detection_masks_keep_confident_boxes_only():
-    dets = [{"category_id": 1, "bbox": [0, 0, 20, 20], "score": 0.9},
-            {"category_id": 1, "bbox": [40, 40, 20, 20], "score": 0.2}]
+    dets = [
+        {"category_id": 1, "bbox": [0, 0, 20, 20], "score": 0.9},
+        {"category_id": 1, "bbox": [40, 40, 20, 20], "score": 0.2},
+    ]
     gm = detection_group_mask(dets, 64, 64, score_threshold=0.5)
     assert gm.group_ids() == [1] and gm.mask[:2, :2].all() and not gm.mask[2:, 2:].any()
 
@@ -137,7 +141,9 @@ def test_snapping_rule_property(scene, min_coverage):
     blocks = gm.mask[::2, ::2]
     # the mask is made of whole 32-px blocks (cropped to the mask's shape)
     assert gm.mask.shape == mask_shape(height, width)
-    np.testing.assert_array_equal(gm.mask, np.repeat(np.repeat(blocks, 2, 0), 2, 1)[: gm.mask.shape[0], : gm.mask.shape[1]])
+    np.testing.assert_array_equal(
+        gm.mask, np.repeat(np.repeat(blocks, 2, 0), 2, 1)[: gm.mask.shape[0], : gm.mask.shape[1]]
+    )
     cover = cover[:, : blocks.shape[0], : blocks.shape[1]]  # blocks wholly in the padding are never foreground
     group_of = {ann: g for g, info in gm.groups.items() for ann in info["annotation_ids"]}
     owner_cover = np.zeros(blocks.shape)  # how much of each block its owning object covers

@@ -71,8 +71,9 @@ def test_full_and_bbox_crops_work_with_any_codec(scene):
     full = parse_scenario("full").transmit(jpeg, image, 50, groups, boxes)
     assert full.num_bytes == len(jpeg.encode(image, 50).to_bytes()) and full.region is None
     crops = parse_scenario("bbox-crops").transmit(jpeg, image, 50, groups, boxes)
-    crop_bytes = [len(jpeg.encode(np.ascontiguousarray(image[y : y + h, x : x + w]), 50).to_bytes())
-                  for x, y, w, h in boxes]
+    crop_bytes = [
+        len(jpeg.encode(np.ascontiguousarray(image[y : y + h, x : x + w]), 50).to_bytes()) for x, y, w, h in boxes
+    ]
     assert crops.num_bytes == sum(crop_bytes) + CROP_POSITION_BYTES * len(boxes)
     assert crops.region.sum() == 40 * 60 + 50 * 50
 

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import REPO
 
 from ssicbench.training.checkpoint import load_checkpoint
@@ -18,8 +17,18 @@ TINY_HYPERPRIOR = {"arch": "bmshj2018-hyperprior", "model": {"N": 8, "M": 12}}
 
 
 def config(image_folder, **kw) -> TrainConfig:
-    base = dict(patch_size=64, batch_size=4, steps=6, lr=1e-3, milestones=[4], checkpoint_every=2,
-                log_every=1, eval_every=0, dataset=str(image_folder), device="cpu")
+    base = dict(
+        patch_size=64,
+        batch_size=4,
+        steps=6,
+        lr=1e-3,
+        milestones=[4],
+        checkpoint_every=2,
+        log_every=1,
+        eval_every=0,
+        dataset=str(image_folder),
+        device="cpu",
+    )
     return TrainConfig.from_dict({**TINY_HYPERPRIOR, **base, **kw})
 
 
@@ -62,7 +71,12 @@ def test_checkpoint_is_written_atomically(image_folder, tmp_path):
     assert log[0].startswith("loss,bpp,mse") and len(log) == 3
 
 
-SMALL_SSIC = {"embed_dim_g": [16, 24, 32, 40], "depths_g": [2, 2, 2, 2], "num_heads_g": [2, 2, 4, 4], "embed_dim_h": [32, 32]}
+SMALL_SSIC = {
+    "embed_dim_g": [16, 24, 32, 40],
+    "depths_g": [2, 2, 2, 2],
+    "num_heads_g": [2, 2, 4, 4],
+    "embed_dim_h": [32, 32],
+}
 
 
 def free_port() -> int:
@@ -79,9 +93,23 @@ def test_ddp_two_gloo_processes_equal_one_process(image_folder, tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(cfg.to_dict()))
     Trainer(cfg, tmp_path / "one").run()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), str(REPO / "run_bench.py"), "train", "--config", str(tmp_path / "cfg.json"),
-           "--out", str(tmp_path / "two")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        str(REPO / "run_bench.py"),
+        "train",
+        "--config",
+        str(tmp_path / "cfg.json"),
+        "--out",
+        str(tmp_path / "two"),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=600)
     one, two = load_checkpoint(tmp_path / "one" / LAST), load_checkpoint(tmp_path / "two" / LAST)
     assert one["step"] == two["step"] == 3
@@ -90,6 +118,7 @@ def test_ddp_two_gloo_processes_equal_one_process(image_folder, tmp_path):
 
 def test_exported_checkpoint_loads_in_the_ssic_codec_and_decodes(image_folder, tmp_path):
     from conftest import smooth_image
+
     from ssicbench.codecs import Bitstream, create_codec
     from ssicbench.training.export import export_checkpoint
 
@@ -108,21 +137,37 @@ def test_init_starts_from_exported_weights(image_folder, tmp_path):
     cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=1)
     Trainer(cfg, tmp_path / "first").run()
     path = export_checkpoint(tmp_path / "first", tmp_path / "first.pth")
-    second = Trainer(config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=1, init=str(path), seed=7), tmp_path / "second")
+    second = Trainer(
+        config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=1, init=str(path), seed=7), tmp_path / "second"
+    )
     first_state = load_checkpoint(tmp_path / "first" / LAST)["model"]
     own = second.model.state_dict()
-    assert all(torch.equal(own[k], first_state[k]) for k in first_state if "quantiles" not in k and "_cdf" not in k and "_offset" not in k)
+    assert all(
+        torch.equal(own[k], first_state[k])
+        for k in first_state
+        if "quantiles" not in k and "_cdf" not in k and "_offset" not in k
+    )
     second.run()  # a fine-tuned run (its state now carries the init's tables) still exports
     assert export_checkpoint(tmp_path / "second", tmp_path / "second.pth").is_file()
 
 
 def test_bfloat16_autocast_trains(image_folder, tmp_path):
-    record = Trainer(config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, amp=True), tmp_path / "amp").run()
+    record = Trainer(
+        config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, amp=True), tmp_path / "amp"
+    ).run()
     assert torch.isfinite(torch.tensor(record["loss"])) and record["bpp"] > 0
 
 
 def test_periodic_evaluation_reports_bpp_from_real_bytes(image_folder, tmp_path):
-    cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, steps=2, eval_every=2, eval_dataset=str(image_folder), eval_images=2)
+    cfg = config(
+        image_folder,
+        arch="ssic-charm",
+        model=SMALL_SSIC,
+        steps=2,
+        eval_every=2,
+        eval_dataset=str(image_folder),
+        eval_images=2,
+    )
     Trainer(cfg, tmp_path / "run").run()
     rows = (tmp_path / "run" / "eval_log.csv").read_text().splitlines()
     assert rows[0] == "step,bpp,psnr,images"

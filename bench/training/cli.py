@@ -23,7 +23,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.out or Path("results") / "train" / Path(args.config).stem)
     record = Trainer(cfg, run_dir).run()
     if record:
-        print(f"{run_dir}: step {record.get('step')}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "step"))
+        print(
+            f"{run_dir}: step {record.get('step')}: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "step")
+        )
     return 0
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from ssicbench.errors import BenchError
 
-
 MASK_SOURCES = ("random", "none")
 
 
@@ -34,6 +33,7 @@ class TrainConfig:
     masks: str = "random"  # random (irregular groups as the reference samples them) | none (one group)
     mask_empty_prob: float = 0.5  # share of samples trained with a single group, as the reference does
     noisy: bool = True  # uniform-noise quantization proxy (False: straight-through rounding)
+    batched_transforms: bool = True  # SSIC transforms on the whole batch at once (False: one image at a time)
     seed: int = 0
     amp: bool = False
     compile: bool = False
@@ -45,13 +45,13 @@ class TrainConfig:
     eval_images: int = 4
 
     @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
+    def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:
         data = json.loads(Path(path).read_text())
         data.pop("description", None)
         return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -3,8 +3,8 @@ batches of an uninterrupted single-process run, with no data-loader state to sav
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ class PatchSampler:
         self.seed = seed
 
     @classmethod
-    def from_paths(cls, paths: Sequence[Path], patch_size: int, seed: int) -> "PatchSampler":
+    def from_paths(cls, paths: Sequence[Path], patch_size: int, seed: int) -> PatchSampler:
         return cls([load_image(p) for p in paths], patch_size, seed)
 
     def global_batch(self, step: int, batch_size: int) -> tuple[torch.Tensor, np.random.Generator]:

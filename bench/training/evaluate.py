@@ -18,7 +18,9 @@ from ssicbench.training.export import write_weights
 from ssicbench.training.models import SSIC_ARCHS, TrainableModel
 
 
-def evaluate_model(trainable: TrainableModel, cfg: TrainConfig, run_dir: Path, device: torch.device) -> dict[str, float]:
+def evaluate_model(
+    trainable: TrainableModel, cfg: TrainConfig, run_dir: Path, device: torch.device
+) -> dict[str, float]:
     images = [load_image(item.path) for item in load_dataset(cfg.eval_dataset)[: cfg.eval_images]]
     with tempfile.TemporaryDirectory(dir=run_dir) as tmp:
         weights = write_weights(trainable, Path(tmp) / "weights.pth", step=0)

@@ -87,14 +87,18 @@ class Trainer:
         main_params, aux_params = self.trainable.parameter_groups()
         self.optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
         self.aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr) if aux_params else None
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, milestones=cfg.milestones, gamma=cfg.gamma)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer, milestones=cfg.milestones, gamma=cfg.gamma
+        )
         self.step = 0
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # independent quantization noise per rank
-        self.forward: torch.nn.Module = RDForward(self.trainable, cfg.noisy)
+        self.forward: torch.nn.Module = RDForward(self.trainable, cfg.noisy, cfg.batched_transforms)
         if self.dist.world > 1:
             aux = [f"model.{name}" for name in self.trainable.aux_names()]  # synced by nobody: identical on all ranks
             DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self.forward, aux)
-            self.forward = DistributedDataParallel(self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.forward = DistributedDataParallel(
+                self.forward, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         if cfg.compile:
             self.forward = torch.compile(self.forward)
         paths = [item.path for item in load_dataset(cfg.dataset)]

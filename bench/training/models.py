@@ -8,7 +8,6 @@ from typing import Any
 
 import torch
 from compressai.entropy_models import EntropyBottleneck
-from compressai.ops import quantize_ste
 from torch import nn
 
 from ssicbench.errors import CheckpointError, UnknownNameError
@@ -25,10 +24,12 @@ class TrainableModel:
     module: nn.Module
     structured: bool
 
-    def rd_forward(self, x: torch.Tensor, groups: torch.Tensor | None, noisy: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    def rd_forward(
+        self, x: torch.Tensor, groups: torch.Tensor | None, noisy: bool, batched: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_hat, total bits) of a training batch."""
         if self.arch in SSIC_ARCHS:
-            out = ssic_train_forward(self.module, x, groups, noisy)
+            out = self.module.forward_train(x, groups, noisy, batched)
         else:
             out = self.module(x)
         bits = sum(torch.log(lik.float()).sum() for lik in out["likelihoods"].values()) / -math.log(2)
@@ -64,7 +65,9 @@ class TrainableModel:
         missing, unexpected = self.module.load_state_dict(weights, strict=False)
         missing = [k for k in missing if not k.endswith(TABLE_BUFFERS)]
         if missing or unexpected:
-            raise CheckpointError(f"training state does not fit {self.arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+            raise CheckpointError(
+                f"training state does not fit {self.arch}: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
 
     def aux_loss(self) -> torch.Tensor:
         """Sum of the entropy bottlenecks' quantile losses (as CompressAI's `aux_loss`)."""
@@ -74,14 +77,15 @@ class TrainableModel:
 class RDForward(nn.Module):
     """The training pass as a module, so DistributedDataParallel and torch.compile wrap exactly it."""
 
-    def __init__(self, trainable: TrainableModel, noisy: bool):
+    def __init__(self, trainable: TrainableModel, noisy: bool, batched: bool = True):
         super().__init__()
         self.trainable = trainable
         self.model = trainable.module
         self.noisy = noisy
+        self.batched = batched
 
     def forward(self, x: torch.Tensor, groups: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.trainable.rd_forward(x, groups, self.noisy)
+        return self.trainable.rd_forward(x, groups, self.noisy, self.batched)
 
 
 def build_trainable(arch: str, overrides: dict[str, Any]) -> TrainableModel:
@@ -90,7 +94,9 @@ def build_trainable(arch: str, overrides: dict[str, Any]) -> TrainableModel:
         from ssicbench.codecs.ssic.config import make_config
         from ssicbench.codecs.ssic.model import SSICModel
 
-        return TrainableModel(arch, SSICModel(make_config(SSIC_ARCHS[arch], overrides)), structured=arch == "ssic-charm")
+        return TrainableModel(
+            arch, SSICModel(make_config(SSIC_ARCHS[arch], overrides)), structured=arch == "ssic-charm"
+        )
     from compressai.registry import MODELS
     from compressai.zoo.image import cfgs
 
@@ -101,34 +107,3 @@ def build_trainable(arch: str, overrides: dict[str, Any]) -> TrainableModel:
     quality = overrides.pop("quality", 1)  # channel widths default to the zoo's (N, M) at that quality
     widths = dict(zip(("N", "M"), cfgs[arch][quality])) if arch in cfgs else {}
     return TrainableModel(arch, MODELS[arch](**{**widths, **overrides}), structured=False)
-
-
-def _rows(t: torch.Tensor) -> torch.Tensor:
-    """(B, C, h, w) -> (B*h*w, C): one row per latent position, the layout the SSIC parameter nets take."""
-    return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])
-
-
-def ssic_train_forward(model: nn.Module, x: torch.Tensor, groups: torch.Tensor | None, noisy: bool) -> dict[str, Any]:
-    """Differentiable SSIC pass on a batch, as the reference trains: the rate of y and z uses additive
-    uniform noise (`noisy`) or straight-through rounding; y_hat = round(y - mu) + mu (straight-through)
-    feeds the synthesis and the channel context. Likelihoods are lower-bounded by 1e-9."""
-    batch = x.shape[0]
-    if groups is None:
-        groups = torch.zeros(batch, x.shape[2] // 16, x.shape[3] // 16, dtype=torch.long, device=x.device)
-    y = torch.cat([model.analysis(x[b : b + 1], groups[b]) for b in range(batch)])
-    z = model.hyper_analysis(y)
-    z_hat = z + torch.empty_like(z).uniform_(-0.5, 0.5) if noisy else quantize_ste(z)
-    values = z_hat.permute(1, 0, 2, 3).reshape(z.shape[1], 1, -1)
-    z_lik = model.z_em._likelihood(values)[0].reshape(z.shape[1], batch, *z.shape[2:]).permute(1, 0, 2, 3)
-    hyper_rows, y_rows = _rows(model.hyper_synthesis(z_hat)), _rows(y)
-    decoded, y_liks = [], []
-    for index in range(model.config.num_slices):
-        means, scales = model.slice_parameters(index, hyper_rows, decoded)
-        centred = y_rows[:, model.slice_channels(index)] - means
-        rate_values = centred + torch.empty_like(centred).uniform_(-0.5, 0.5) if noisy else quantize_ste(centred)
-        y_liks.append(model.y_em._likelihood(rate_values, scales))
-        decoded.append(quantize_ste(centred) + means)
-    y_hat = torch.cat(decoded, 1).reshape(batch, y.shape[2], y.shape[3], -1).permute(0, 3, 1, 2)
-    x_hat = torch.cat([model.synthesis(y_hat[b : b + 1], groups[b]) for b in range(batch)])
-    bound = 1e-9
-    return {"x_hat": x_hat, "likelihoods": {"y": torch.cat(y_liks).clamp_min(bound), "z": z_lik.clamp_min(bound)}}

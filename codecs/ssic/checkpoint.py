@@ -17,8 +17,9 @@ serve to build tables for fresh models) are fixed by construction and not stored
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor

@@ -8,9 +8,10 @@ None for one group) and `decode(bitstream, groups=None, dense=False)`; see `SSIC
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch

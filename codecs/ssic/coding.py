@@ -10,16 +10,15 @@ depends on is computed on the CPU (see `entropy_parameter_model`), so containers
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import torch
 from torch import Tensor
 
+from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE
 from ssicbench.codecs.ssic.entropy import RansTables, scale_indexes
 from ssicbench.codecs.ssic.model import SSICModel, rows_of
-
-from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE
 
 HYPER_STRIDE = PAD_MULTIPLE // LATENT_STRIDE  # z is at 1/4 of the latent resolution
 ENTROPY_MODULES = ("h_s_m", "char_m_means", "char_m_scales", "y_em", "z_em")  # the entropy-parameter path

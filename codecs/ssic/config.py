@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 VARIANTS = ("charm", "wostructure", "hyper")
 LATENT_STRIDE = 16  # the latent y (and the group mask) has one cell per 16x16 pixels

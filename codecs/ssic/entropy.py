@@ -109,7 +109,7 @@ class RansTables:
     offsets: list[int]
 
     @classmethod
-    def of(cls, em: GaussianConditional | EntropyBottleneck) -> "RansTables":
+    def of(cls, em: GaussianConditional | EntropyBottleneck) -> RansTables:
         return cls(em._quantized_cdf.tolist(), em._cdf_length.tolist(), em._offset.tolist())
 
     def encode(self, symbols: Tensor, indexes: Tensor) -> bytes:

@@ -12,6 +12,11 @@ Features travel as a compact row list (`StageGrid.positions` says where each row
 partial decode runs attention only on windows holding requested tokens, and the per-token layers only
 on those tokens. Row counts are padded to multiples of `ROW_BLOCK` so that matrix products see the same
 kernels whatever the subset, which keeps partial decodes bit-identical to full ones.
+
+Whole feature maps of a batch (training, and the encoder's analysis) take the dense path instead: maps of
+shape (B, H, W, C), windows cut by reshapes, and one per-sample group bias per window (`DenseWindows`), so a
+batch of images with different group masks runs in one call. Both paths give the same numbers to float
+tolerance (tests/test_ssic_batched.py).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ class StageGrid:
         self._plans: dict[int, WindowPlan] = {}
 
     @classmethod
-    def select(cls, groups: Tensor, window: int, requested: Tensor | None = None) -> "StageGrid":
+    def select(cls, groups: Tensor, window: int, requested: Tensor | None = None) -> StageGrid:
         """All tokens (raster order), or only those whose group id is in `requested`."""
         flat = groups.flatten()
         if requested is None:
@@ -66,7 +71,7 @@ class StageGrid:
             positions = torch.isin(flat, requested).nonzero().squeeze(1)
         return cls(groups, positions, window)
 
-    def upsampled(self) -> "StageGrid":
+    def upsampled(self) -> StageGrid:
         """The grid after a 2x PixelShuffle: each row's four children, in row-major child order."""
         groups = self.groups.repeat_interleave(2, 0).repeat_interleave(2, 1)
         i, j = self.positions // self.width, self.positions % self.width
@@ -84,35 +89,81 @@ class StageGrid:
         ws, height, width = self.window, self.height, self.width
         device = self.groups.device
         hp, wp = -(-height // ws) * ws, -(-width // ws) * ws
-        # Rolled (cyclically shifted) padded coordinates -> coordinates on the padded map.
         r = (torch.arange(hp, device=device) + shift) % hp
         c = (torch.arange(wp, device=device) + shift) % wp
         inside = (r[:, None] < height) & (c[None, :] < width)
         flat = r.clamp(max=height - 1)[:, None] * width + c.clamp(max=width - 1)[None, :]
         index = torch.full((height * width,), -1, dtype=torch.long, device=device)
         index[self.positions] = torch.arange(self.count, device=device)
-        row = torch.where(inside, index[flat], -1)
-        key = self.groups.flatten()[flat].long()
-        if shift:
-            # Regions of the shifted layout (as in Swin): tokens wrapped around the border never mix.
-            def region(n: int) -> Tensor:
-                k = torch.arange(n, device=device)
-                return (k >= n - ws).long() + (k >= n - shift).long()
-
-            key = key * 9 + region(hp)[:, None] * 3 + region(wp)[None, :]
-
-        def windows(t: Tensor) -> Tensor:
-            return t.view(hp // ws, ws, wp // ws, ws).transpose(1, 2).reshape(-1, ws * ws)
-
-        row, key = windows(row), windows(key)
+        row = to_windows(torch.where(inside, index[flat], -1)[None], ws)
+        key = to_windows(window_keys(self.groups, ws, shift)[None], ws)
         keep = (row >= 0).any(1)
         row, key = row[keep], key[keep]
-        bias = torch.zeros(row.shape[0], 1, ws * ws, ws * ws, device=device)
-        bias.masked_fill_(key[:, None, :, None] != key[:, None, None, :], float("-inf"))
         slot = torch.full((self.rows,), row.numel(), dtype=torch.long, device=device)
         computed = (row.flatten() >= 0).nonzero().squeeze(1)
         slot[row.flatten()[computed]] = computed
-        return WindowPlan(torch.where(row >= 0, row, self.rows), bias, slot)
+        return WindowPlan(torch.where(row >= 0, row, self.rows), same_key_bias(key), slot)
+
+
+def window_keys(groups: Tensor, window: int, shift: int) -> Tensor:
+    """Attention key of every token of the padded, rolled map(s) `groups` (..., H, W) -> (..., Hp, Wp).
+
+    Padding tokens take the group of the nearest edge token; with a shift, the key also holds the Swin region
+    so that tokens wrapped around the border never attend to each other. Two tokens of one window may attend
+    to each other exactly when their keys are equal.
+    """
+    height, width = groups.shape[-2:]
+    hp, wp = -(-height // window) * window, -(-width // window) * window
+    device = groups.device
+    # Rolled (cyclically shifted) padded coordinates -> coordinates on the unpadded map (edge-clamped).
+    r = ((torch.arange(hp, device=device) + shift) % hp).clamp(max=height - 1)
+    c = ((torch.arange(wp, device=device) + shift) % wp).clamp(max=width - 1)
+    key = groups[..., r, :][..., c].long()
+    if shift:
+
+        def region(n: int) -> Tensor:
+            k = torch.arange(n, device=device)
+            return (k >= n - window).long() + (k >= n - shift).long()
+
+        key = key * 9 + region(hp)[:, None] * 3 + region(wp)[None, :]
+    return key
+
+
+def same_key_bias(keys: Tensor) -> Tensor:
+    """(windows, N) keys -> (windows, 1, N, N) attention bias: 0 between equal keys, -inf elsewhere."""
+    bias = torch.zeros(keys.shape[0], 1, keys.shape[1], keys.shape[1], device=keys.device)
+    return bias.masked_fill_(keys[:, None, :, None] != keys[:, None, None, :], float("-inf"))
+
+
+def to_windows(t: Tensor, window: int) -> Tensor:
+    """(B, Hp, Wp, ...) -> (B * windows, window^2, ...), windows in raster order."""
+    b, hp, wp = t.shape[:3]
+    rest = t.shape[3:]
+    t = t.reshape(b, hp // window, window, wp // window, window, *rest).transpose(2, 3)
+    return t.reshape(b * (hp // window) * (wp // window), window * window, *rest)
+
+
+def from_windows(t: Tensor, window: int, batch: int, hp: int, wp: int) -> Tensor:
+    """Inverse of `to_windows`: (B * windows, window^2, C) -> (B, Hp, Wp, C)."""
+    t = t.reshape(batch, hp // window, wp // window, window, window, t.shape[-1]).transpose(2, 3)
+    return t.reshape(batch, hp, wp, -1)
+
+
+class DenseWindows:
+    """Window layout of whole maps of a batch with per-sample group maps (B, H, W): one bias per shift."""
+
+    def __init__(self, groups: Tensor, window: int):
+        self.groups = groups
+        self.window = window
+        self.batch, self.height, self.width = groups.shape
+        self.hp = -(-self.height // window) * window
+        self.wp = -(-self.width // window) * window
+        self._bias: dict[int, Tensor] = {}
+
+    def bias(self, shift: int) -> Tensor:
+        if shift not in self._bias:
+            self._bias[shift] = same_key_bias(to_windows(window_keys(self.groups, self.window, shift), self.window))
+        return self._bias[shift]
 
 
 def relative_position_index(window: int) -> Tensor:
@@ -182,6 +233,25 @@ class GroupSwinBlock(nn.Module):
         x = x + F.pad(out.reshape(-1, x.shape[1]), (0, 0, 0, 1))[plan.slot]
         return x + self.mlp(self.norm2(x))
 
+    def forward_dense(self, x: Tensor, layout: DenseWindows) -> Tensor:
+        """The same block on whole maps (B, H, W, C) of a batch, each sample with its own groups."""
+        ws, shift, hp, wp = layout.window, self.shift, layout.hp, layout.wp
+        normed = F.pad(self.norm1(x), (0, 0, 0, wp - layout.width, 0, hp - layout.height))
+        if shift:
+            normed = torch.roll(normed, (-shift, -shift), (1, 2))
+        windows, bias = to_windows(normed, ws), layout.bias(shift)
+        out = torch.cat(
+            [
+                self.attn(windows[i : i + WINDOW_CHUNK], bias[i : i + WINDOW_CHUNK])
+                for i in range(0, windows.shape[0], WINDOW_CHUNK)
+            ]
+        )
+        out = from_windows(out, ws, layout.batch, hp, wp)
+        if shift:
+            out = torch.roll(out, (shift, shift), (1, 2))
+        x = x + out[:, : layout.height, : layout.width]
+        return x + self.mlp(self.norm2(x))
+
 
 class GroupBasicLayer(nn.Module):
     """One stage of blocks alternating plain and shifted windows (reference name kept for checkpoint keys)."""
@@ -196,6 +266,11 @@ class GroupBasicLayer(nn.Module):
     def forward(self, x: Tensor, grid: StageGrid) -> Tensor:
         for block in self.blocks:
             x = block(x, grid)
+        return x
+
+    def forward_dense(self, x: Tensor, layout: DenseWindows) -> Tensor:
+        for block in self.blocks:
+            x = block.forward_dense(x, layout)
         return x
 
 
@@ -233,3 +308,9 @@ class PatchUnEmbed(nn.Module):
         children = out.view(grid.count, self.out_channels, 4).transpose(1, 2).reshape(-1, self.out_channels)
         child_grid = grid.upsampled()
         return pad_rows(children, child_grid.rows), child_grid
+
+    def forward_dense(self, x: Tensor) -> Tensor:
+        """Whole maps (B, H, W, C) -> (B, 2H, 2W, C_out)."""
+        conv = self.proj.m[0]
+        out = F.linear(x, conv.weight.flatten(1), conv.bias).permute(0, 3, 1, 2)
+        return F.pixel_shuffle(out, 2).permute(0, 2, 3, 1)

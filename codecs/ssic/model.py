@@ -2,15 +2,19 @@
 
 Module names follow the reference (`g_a_pe`, `g_a_m`, `h_a_m`, `g_s_m`, `g_s_pe`, `h_s_m`,
 `char_m_means`, `char_m_scales`, `y_em`, `z_em`) so checkpoints map key for key (see `checkpoint.py`).
-All passes take one image (batch 1) and a group map at the latent resolution (1/16).
+Group maps are at the latent resolution (1/16). The analysis and the training pass take a batch of images,
+each with its own group map (B, h, w); the codec's synthesis takes one image (batch 1) and computes only the
+requested groups' pixels.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from compressai.ops import quantize_ste
 from torch import Tensor, nn
 
 from ssicbench.codecs.ssic.config import SSICConfig
@@ -22,9 +26,15 @@ from ssicbench.codecs.ssic.entropy import (
     gaussian_bits,
     gaussian_model,
 )
-from ssicbench.codecs.ssic.layers import GroupBasicLayer, PatchEmbed, PatchUnEmbed, StageGrid, pad_rows
+from ssicbench.codecs.ssic.layers import DenseWindows, GroupBasicLayer, PatchEmbed, PatchUnEmbed, StageGrid, pad_rows
 
 Y_MIN, Y_MAX = -255.5, 256.49
+LIKELIHOOD_BOUND = 1e-9  # lower bound of training likelihoods, as the reference
+
+
+def batch_rows(t: Tensor) -> Tensor:
+    """(B, C, h, w) -> (B*h*w, C): one row per latent position, the layout the parameter networks take."""
+    return t.permute(0, 2, 3, 1).reshape(-1, t.shape[1])
 
 
 def rows_of(t: Tensor, positions: Tensor) -> Tensor:
@@ -53,8 +63,7 @@ class SSICModel(nn.Module):
         )
         rdims = dims[::-1]
         self.g_s_m = nn.ModuleList(
-            GroupBasicLayer(c, d, h, **layer)
-            for c, d, h in zip(rdims, config.depths_g[::-1], config.num_heads_g[::-1])
+            GroupBasicLayer(c, d, h, **layer) for c, d, h in zip(rdims, config.depths_g[::-1], config.num_heads_g[::-1])
         )
         self.g_s_pe = nn.ModuleList(PatchUnEmbed(c, c_out) for c, c_out in zip(rdims, rdims[1:] + (3,)))
 
@@ -96,15 +105,28 @@ class SSICModel(nn.Module):
     # --- transforms -------------------------------------------------------------------------------
 
     def analysis(self, x: Tensor, groups: Tensor) -> Tensor:
-        """Image (1, 3, H, W), H and W multiples of 64 -> latent y (1, M, H/16, W/16), clamped as the reference."""
+        """Images (B, 3, H, W), H and W multiples of 64, and group maps (B, H/16, W/16) (or one (H/16, W/16)
+        for all) -> latents y (B, M, H/16, W/16), clamped as the reference."""
+        groups = groups.expand(x.shape[0], *groups.shape[-2:])
         for i, (embed, layer) in enumerate(zip(self.g_a_pe, self.g_a_m)):
-            x = embed(x)
-            factor = 2 ** (len(self.g_a_pe) - 1 - i)
-            grid = StageGrid.select(upsample_groups(groups, factor), self.config.window_size_g)
-            _, c, h, w = x.shape
-            rows = layer(pad_rows(x[0].flatten(1).T, grid.rows), grid)
-            x = rows[: h * w].T.reshape(1, c, h, w)
+            layout = DenseWindows(upsample_groups(groups, 2 ** (len(self.g_a_pe) - 1 - i)), self.config.window_size_g)
+            x = layer.forward_dense(embed(x).permute(0, 2, 3, 1), layout).permute(0, 3, 1, 2)
         return x.clamp(Y_MIN, Y_MAX)
+
+    def analysis_per_image(self, x: Tensor, groups: Tensor) -> Tensor:
+        """`analysis` one image at a time on the row-list path (what training did before the dense path; kept
+        to measure the speed-up and to check that both paths agree)."""
+        out = []
+        for image, image_groups in zip(x.split(1), groups.expand(x.shape[0], *groups.shape[-2:])):
+            for i, (embed, layer) in enumerate(zip(self.g_a_pe, self.g_a_m)):
+                image = embed(image)
+                factor = 2 ** (len(self.g_a_pe) - 1 - i)
+                grid = StageGrid.select(upsample_groups(image_groups, factor), self.config.window_size_g)
+                _, c, h, w = image.shape
+                rows = layer(pad_rows(image[0].flatten(1).T, grid.rows), grid)
+                image = rows[: h * w].T.reshape(1, c, h, w)
+            out.append(image)
+        return torch.cat(out).clamp(Y_MIN, Y_MAX)
 
     def synthesis(self, y_hat: Tensor, groups: Tensor, requested: Tensor | None = None) -> Tensor:
         """Latent -> image (1, 3, 16h, 16w); with `requested` group ids only their pixels are computed (others 0)."""
@@ -116,6 +138,14 @@ class SSICModel(nn.Module):
         image = torch.zeros(3, grid.height * grid.width, device=x.device, dtype=x.dtype)
         image[:, grid.positions] = x[: grid.count].T
         return image.view(1, 3, grid.height, grid.width)
+
+    def synthesis_dense(self, y_hat: Tensor, groups: Tensor) -> Tensor:
+        """Latents (B, M, h, w) with group maps (B, h, w) -> images (B, 3, 16h, 16w), whole maps in one call."""
+        x = y_hat.permute(0, 2, 3, 1)
+        for layer, unembed in zip(self.g_s_m, self.g_s_pe):
+            x = unembed.forward_dense(layer.forward_dense(x, DenseWindows(groups, self.config.window_size_g)))
+            groups = upsample_groups(groups, 2)
+        return x.permute(0, 3, 1, 2)
 
     def hyper_analysis(self, y: Tensor) -> Tensor:
         return self.h_a_m(y)
@@ -147,6 +177,49 @@ class SSICModel(nn.Module):
             scales = apply_pointwise(self.char_m_scales[index], support)
         return means, clamp_scales(scales)
 
+    # --- the differentiable training pass ---------------------------------------------------------
+
+    def forward_train(
+        self, x: Tensor, groups: Tensor | None = None, noisy: bool = True, batched: bool = True
+    ) -> dict[str, Any]:
+        """Rate-distortion pass on a batch, as the reference trains; CompressAI's output shape
+        `{"x_hat", "likelihoods": {"y", "z"}}` (likelihoods lower-bounded by 1e-9).
+
+        The rate uses additive uniform noise (`noisy`) or straight-through rounding; y_hat = round(y - mu) + mu
+        (straight-through) feeds the synthesis and the channel context. `groups` (B, H/16, W/16): one group
+        map per sample (None: one group). `batched=False` runs the transforms one image at a time on the
+        row-list path, as training did before the dense path (kept to measure the speed-up).
+        """
+        batch = x.shape[0]
+        if groups is None:
+            groups = torch.zeros(batch, x.shape[2] // 16, x.shape[3] // 16, dtype=torch.long, device=x.device)
+        y = self.analysis(x, groups) if batched else self.analysis_per_image(x, groups)
+        z = self.hyper_analysis(y)
+        if noisy:
+            z_hat, z_lik = self.z_em(z, training=True)
+        else:  # straight-through rounding: CompressAI has no public likelihood call for it
+            z_hat = quantize_ste(z)
+            values = z_hat.permute(1, 0, 2, 3).reshape(z.shape[1], 1, -1)  # the (C, 1, N) layout it takes
+            z_lik = self.z_em._likelihood(values)[0].reshape(z.shape[1], batch, *z.shape[2:]).permute(1, 0, 2, 3)
+        hyper_rows, y_rows = batch_rows(self.hyper_synthesis(z_hat)), batch_rows(y)
+        decoded, y_liks = [], []
+        for index in range(self.config.num_slices):
+            means, scales = self.slice_parameters(index, hyper_rows, decoded)
+            y_slice = y_rows[:, self.slice_channels(index)]
+            if noisy:
+                _, likelihood = self.y_em(y_slice, scales, means, training=True)
+            else:
+                likelihood = self.y_em._likelihood(quantize_ste(y_slice - means), scales)
+            y_liks.append(likelihood)
+            decoded.append(quantize_ste(y_slice - means) + means)
+        y_hat = torch.cat(decoded, 1).reshape(batch, y.shape[2], y.shape[3], -1).permute(0, 3, 1, 2)
+        if batched:
+            x_hat = self.synthesis_dense(y_hat, groups)
+        else:
+            x_hat = torch.cat([self.synthesis(y_hat[b : b + 1], groups[b]) for b in range(batch)])
+        bound = LIKELIHOOD_BOUND
+        return {"x_hat": x_hat, "likelihoods": {"y": torch.cat(y_liks).clamp_min(bound), "z": z_lik.clamp_min(bound)}}
+
     # --- the reference's forward pass (quantized, no noise) -----------------------------------------
 
     @torch.no_grad()
@@ -175,5 +248,5 @@ class SSICModel(nn.Module):
 
 
 def upsample_groups(groups: Tensor, factor: int) -> Tensor:
-    """Group map at `factor` times the latent resolution (each latent cell covers factor x factor tokens)."""
-    return groups.repeat_interleave(factor, 0).repeat_interleave(factor, 1)
+    """Group map(s) (..., h, w) at `factor` times the resolution (each cell covers factor x factor tokens)."""
+    return groups.repeat_interleave(factor, -2).repeat_interleave(factor, -1)
