@@ -108,7 +108,9 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
 def test_bundled_ssic_partial_decodes_cost_fewer_bits_than_the_full_image(tmp_path):
     """The real codec: with ssic-tiny, the objects-only receiver gets fewer bytes than the full-image one."""
     config = tmp_path / "codecs.json"
-    config.write_text(json.dumps({"codecs": [{"name": "jpeg", "qualities": [30]}, {"name": "ssic-tiny"}]}))
+    config.write_text(
+        json.dumps({"codecs": [{"name": "jpeg", "qualities": [30]}, {"name": "ssic-tiny", "qualities": [2]}]})
+    )
     argv = [
         "--detector",
         "opencv-hog",

@@ -21,7 +21,10 @@ class TrainConfig:
     init: str = ""  # start from these weights (the codec's checkpoint layout) instead of random ones
     lmbda: float = 0.0130  # loss = lmbda * 255^2 * MSE + bpp  (or lmbda * (1 - MS-SSIM) + bpp)
     metric: str = "mse"  # mse | ms-ssim
-    dataset: str = "embedded"  # dataset name or image folder
+    dataset: str = "embedded"  # package-photos | a dataset name | an image folder (never Kodak: the test set)
+    dead_leaves: int = 0  # generated dead-leaves images added to the training pool (0: none)
+    dead_leaves_size: int = 512
+    dead_leaves_share: float = 0.5  # share of crops taken from the dead-leaves pool
     patch_size: int = 256
     batch_size: int = 8  # global batch, split evenly over DDP processes
     steps: int = 1000
@@ -43,6 +46,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     eval_dataset: str = "embedded"
     eval_images: int = 4
+    time_budget_s: float = 0  # stop (checkpointed) when the run has trained this long; 0: no limit
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:

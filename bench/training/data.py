@@ -9,17 +9,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 
 
 class PatchSampler:
-    """Random square crops with random flips from images held in memory (small training sets)."""
+    """Random square crops with random flips from images held in memory: each crop comes from pool k (e.g.
+    photos, dead leaves) with probability shares[k], then from a uniformly drawn image of that pool."""
 
-    def __init__(self, images: Sequence[np.ndarray], patch_size: int, seed: int):
-        small = [img.shape[:2] for img in images if min(img.shape[:2]) < patch_size]
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        patch_size: int,
+        seed: int,
+        extra: Sequence[np.ndarray] = (),
+        extra_share: float = 0.0,
+    ):
+        small = [img.shape[:2] for img in [*images, *extra] if min(img.shape[:2]) < patch_size]
         if small:
-            raise ValueError(f"images smaller than the {patch_size}px patch: {small[:3]}")
-        self.images = list(images)
+            raise BenchError(f"training images smaller than the {patch_size}px patch: {small[:3]}")
+        self.pools = [list(images)] + ([list(extra)] if len(extra) else [])
+        self.extra_share = extra_share if len(extra) else 0.0
         self.patch = patch_size
         self.seed = seed
 
@@ -32,7 +42,8 @@ class PatchSampler:
         rng = np.random.default_rng([self.seed, step])
         crops = []
         for _ in range(batch_size):
-            img = self.images[rng.integers(len(self.images))]
+            pool = self.pools[1] if self.extra_share and rng.random() < self.extra_share else self.pools[0]
+            img = pool[rng.integers(len(pool))]
             top = rng.integers(img.shape[0] - self.patch + 1)
             left = rng.integers(img.shape[1] - self.patch + 1)
             crop = img[top : top + self.patch, left : left + self.patch]

@@ -16,10 +16,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ssicbench.datasets import load_dataset
 from ssicbench.training.checkpoint import load_checkpoint, rng_state, save_atomic, set_rng_state
 from ssicbench.training.config import TrainConfig
 from ssicbench.training.data import PatchSampler, random_group_masks
+from ssicbench.training.images import dead_leaves_pool, load_training_images, photo_palette
 from ssicbench.training.models import RDForward, TrainableModel, build_trainable
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,16 @@ def rd_loss(cfg: TrainConfig, x: torch.Tensor, x_hat: torch.Tensor, bits: torch.
     return {"loss": cfg.lmbda * (1 - quality) + bpp, "bpp": bpp, "ms_ssim": quality}
 
 
+def training_sampler(cfg: TrainConfig) -> PatchSampler:
+    """Crops of the configured photos plus, when asked, a pool of dead-leaves images in the photos' colours."""
+    photos = load_training_images(cfg.dataset, cfg.patch_size)
+    leaves: list = []
+    if cfg.dead_leaves:
+        palette = photo_palette(photos, seed=cfg.seed)
+        leaves = dead_leaves_pool(cfg.dead_leaves, cfg.dead_leaves_size, cfg.seed, palette, workers=os.cpu_count() or 1)
+    return PatchSampler(photos, cfg.patch_size, cfg.seed, leaves, cfg.dead_leaves_share)
+
+
 class Trainer:
     """One training run in `run_dir`; `run()` resumes from `run_dir/last.pt` when it exists."""
 
@@ -101,8 +111,7 @@ class Trainer:
             )
         if cfg.compile:
             self.forward = torch.compile(self.forward)
-        paths = [item.path for item in load_dataset(cfg.dataset)]
-        self.sampler = PatchSampler.from_paths(paths, cfg.patch_size, cfg.seed)
+        self.sampler = training_sampler(cfg)
 
     # --- state ---------------------------------------------------------------------------------------
 
@@ -181,6 +190,9 @@ class Trainer:
         record: dict[str, float] = {}
         start = time.perf_counter()
         while self.step < cfg.steps:
+            if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:
+                self.save()  # out of time: keep the last step
+                break
             record = self.train_step()
             if logger and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 record.update(step=self.step, lr=self.scheduler.get_last_lr()[0], elapsed_s=time.perf_counter() - start)
