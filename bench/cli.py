@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ssicbench.errors import BenchError
+from ssicbench.errors import BenchError, UsageError
+from ssicbench.jsonfile import read_json_object
 
 log = logging.getLogger("ssicbench")
 
@@ -28,15 +29,43 @@ def _quality(text: str) -> Any:
     return text
 
 
+def _option_value(text: str) -> Any:
+    """An `--option` value: JSON where it parses (true, 3, [1, 2]), else the string itself (a path)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _codec_options(args: argparse.Namespace) -> dict[str, Any]:
     """Constructor options a codec may need that a container cannot carry."""
     options = {k: getattr(args, k) for k in ("checkpoint", "device", "weights") if getattr(args, k, None)}
     if getattr(args, "model_config", None):
         options["config"] = args.model_config
     for item in getattr(args, "option", None) or []:
-        key, _, value = item.partition("=")
-        options[key] = _quality(value)
+        key, sep, value = item.partition("=")
+        if not (sep and key.isidentifier()):
+            raise UsageError(f"--option {item}: expected KEY=VALUE, e.g. --option speed=4")
+        options[key] = _option_value(value)
     return options
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (`--limit 0` is refused, never read as "all")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr, exit status 2, like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _add_codec_options(p: argparse.ArgumentParser) -> None:
@@ -55,15 +84,18 @@ def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.results import rows_frame, write_tables
     from ssicbench.sweep import METRICS, CodecSpec, run_sweep
 
-    config: dict[str, Any] = json.loads(Path(args.config).read_text()) if args.config else {}
+    config: dict[str, Any] = read_json_object(args.config, "sweep config (--config)") if args.config else {}
     if args.codecs:
-        qualities = [_quality(q) for q in args.qualities] if args.qualities else []
-        config["codecs"] = [{"name": n, "qualities": qualities, "options": _codec_options(args)} for n in args.codecs]
+        config["codecs"] = [{"name": n, "qualities": [], "options": _codec_options(args)} for n in args.codecs]
     if not config.get("codecs"):
         raise BenchError("rd needs --codecs NAME ... or a --config file with a 'codecs' list")
     dataset = args.dataset or config.get("dataset", "embedded")
     out_dir = Path(args.out or config.get("out", f"results/{Path(dataset).name}"))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file; give a results folder")
     specs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
+    if args.codecs and args.qualities:
+        specs = [spec.with_qualities(_cli_qualities(spec, args.qualities)) for spec in specs]
     images = load_dataset(dataset)
     if args.limit:
         images = images[: args.limit]
@@ -82,7 +114,23 @@ def cmd_rd(args: argparse.Namespace) -> int:
     anchor = args.anchor or report_cfg.get("anchor")
     _report([out_dir], published, anchor, out_dir, title=f"{dataset}")
     print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
-    return 0
+    return EXIT_ROWS_FAILED if len(failed) else 0
+
+
+def _cli_qualities(spec: Any, texts: Sequence[str]) -> tuple[Any, ...]:
+    """`--qualities` for one of `--codecs`, checked up front: a point outside the codec's scale (e.g. JPEG's
+    10 and 50 for ssic-tiny, which has quality 1) is a UsageError before any job runs."""
+    qualities = tuple(_quality(q) for q in texts)
+    codec = spec.build()
+    for quality in qualities:
+        try:
+            codec.check_quality(quality)
+        except UsageError as exc:
+            raise UsageError(
+                f"--qualities {' '.join(texts)} do not all fit {spec.name} ({exc}); codecs with different"
+                " quality scales need separate runs or a --config with per-codec qualities"
+            ) from None
+    return qualities
 
 
 # --- report --------------------------------------------------------------------------------------------
@@ -114,6 +162,13 @@ def _report(
         print(f"{name}: {path}")
 
 
+EXIT_ROWS_FAILED = 1  # `rd` and `task`: every job ran, some rows are error rows (exit 2 is bad input)
+EXIT_RULE = (
+    "exit status: 0 all rows ok; 1 the sweep finished but some rows are error rows (listed, and kept in the"
+    " results; rerunning retries them); 2 bad input (one line on stderr, nothing run)"
+)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     _report([Path(d) for d in args.results], args.published or [], args.anchor, Path(args.out), args.title)
     return 0
@@ -124,11 +179,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compress(args: argparse.Namespace) -> int:
     from ssicbench.codecs import create_codec
-    from ssicbench.imageio import load_image
+    from ssicbench.imageio import check_output_path, load_image, write_atomic
 
-    image = load_image(args.input)
     codec = create_codec(args.codec, **_codec_options(args))
     quality = _quality(args.quality) if args.quality is not None else codec.qualities[-1]
+    codec.check_quality(quality)
+    if args.mask and not _takes_mask(codec):
+        raise UsageError(f"codec {codec.name} codes no groups; it takes no --mask")
+    check_output_path(args.output)
+    image = load_image(args.input)
     opts: dict[str, Any] = {}
     if args.mask:
         from ssicbench.codecs.ssic.masks import load_group_mask
@@ -136,7 +195,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         opts["mask"] = load_group_mask(args.mask, image.shape[:2])
     bitstream = codec.encode(image, quality, **opts)
     data = bitstream.to_bytes()
-    Path(args.output).write_bytes(data)
+    write_atomic(args.output, data)
     groups = [n for n in bitstream.sections if n.startswith("group/")]
     extra = f", {len(groups)} groups" if groups else ""
     print(
@@ -146,26 +205,40 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _takes_mask(codec: Any) -> bool:
+    import inspect
+
+    return "mask" in inspect.signature(codec.encode).parameters
+
+
 def cmd_decompress(args: argparse.Namespace) -> int:
     from ssicbench.codecs import Bitstream, create_codec
     from ssicbench.errors import BitstreamError
-    from ssicbench.imageio import save_image
+    from ssicbench.imageio import check_output_path, image_format, save_image
 
+    check_output_path(args.output)
+    image_format(args.output)
     try:
         data = Path(args.input).read_bytes()
     except OSError as exc:
         raise BitstreamError(f"{args.input}: cannot read ({exc.strerror})") from None
     bitstream = Bitstream.from_bytes(data)
     if args.groups and args.groups != ["all"]:
+        held = sorted((n.removeprefix("group/") for n in bitstream.sections if n.startswith("group/")), key=_natural)
         wanted = {f"group/{g}" for g in args.groups}
-        missing = wanted - set(bitstream.sections)
+        missing = sorted(g for g in args.groups if f"group/{g}" not in bitstream.sections)
         if missing:
-            raise BitstreamError(f"{args.input} has no {', '.join(sorted(missing))}")
+            holds = f"groups {' '.join(held)}" if held else "no groups (it is not a structured container)"
+            raise UsageError(f"--groups {' '.join(missing)}: {args.input} holds {holds}")
         bitstream = bitstream.subset(lambda name: not name.startswith("group/") or name in wanted)
     codec = create_codec(bitstream.codec, **_codec_options(args))
     save_image(codec.decode(bitstream), args.output)
     print(f"{args.output}: decoded {bitstream.codec}, {bitstream.num_bytes} bytes received, {bitstream.bpp():.4f} bpp")
     return 0
+
+
+def _natural(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (1 << 30, text)
 
 
 # --- codecs / data -------------------------------------------------------------------------------------
@@ -174,9 +247,15 @@ def cmd_decompress(args: argparse.Namespace) -> int:
 def cmd_codecs(args: argparse.Namespace) -> int:
     from ssicbench.codecs import list_codecs
 
-    for entry in list_codecs():
+    entries = list_codecs()
+    for entry in entries:
         qualities = ",".join(str(q) for q in entry["qualities"])
-        print(f"{entry['name']:<34} q=[{qualities}]  {entry.get('description', '')}")
+        mark = "+" if not entry["available"] else "-"
+        print(f"{mark} {entry['name']:<34} q=[{qualities}]  {entry.get('description', '')}")
+        if entry["available"]:
+            print(f"  {'':<34} not runnable here: {entry['available']}")
+    runnable = sum(not e["available"] for e in entries)
+    print(f"+ runs here ({runnable} of {len(entries)}); - needs what is named")
     return 0
 
 
@@ -208,18 +287,20 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="run_bench.py", description=__doc__)
+    parser = _Parser(prog="run_bench.py", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("rd", help="rate-distortion sweep (resumable) + tables + report")
+    p = sub.add_parser("rd", help="rate-distortion sweep (resumable) + tables + report", epilog=EXIT_RULE)
     p.add_argument("--config", help="sweep config JSON (configs/*.json)")
     p.add_argument("--codecs", nargs="+", help="codec names (overrides the config's list)")
-    p.add_argument("--qualities", nargs="+", help="quality points for --codecs (default: each codec's own)")
+    p.add_argument(
+        "--qualities", nargs="+", help="quality points for every --codecs (default: each codec's own); checked up front"
+    )
     p.add_argument("--dataset", help="dataset name (embedded, kodak, coco-val2017) or image folder")
-    p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--limit", type=_positive_int, help="only the first N images (N >= 1)")
     p.add_argument("--out", help="results folder (default results/<dataset>)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
     p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])
     p.add_argument("--published", nargs="*", help="CompressAI results JSON files/folders to overlay")
     p.add_argument("--anchor", help="codec name the BD table is relative to")

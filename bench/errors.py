@@ -42,3 +42,11 @@ class ImageReadError(BenchError, ValueError):
 
 class MaskError(BenchError, ValueError):
     """A group mask of the wrong size or type."""
+
+
+class UsageError(BenchError, ValueError):
+    """A command-line argument or option that does not fit (quality, codec option, output path, config)."""
+
+
+class MetricError(BenchError, ValueError):
+    """A metric that cannot be computed for this image (e.g. MS-SSIM on an image under 161 px)."""

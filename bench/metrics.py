@@ -7,10 +7,11 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-import torch
 
-from ssicbench.errors import MissingWeightsError
+from ssicbench.errors import MetricError, MissingWeightsError
 from ssicbench.weights import hub_checkpoint
+
+MS_SSIM_MIN_SIDE = 160  # pytorch-msssim: the smaller side must exceed (11 - 1) * 2**4
 
 
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
@@ -19,13 +20,22 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
 
 
-def _to_tensor(image: np.ndarray) -> torch.Tensor:
+def _to_tensor(image: np.ndarray):
+    import torch
+
     return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
 def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
-    """MS-SSIM (pytorch-msssim, data range 255) of two uint8 RGB images; needs sides > 160 px."""
+    """MS-SSIM (pytorch-msssim, data range 255) of two uint8 RGB images; needs sides > 160 px (MetricError)."""
+    import torch
     from pytorch_msssim import ms_ssim as _ms_ssim
+
+    height, width = reference.shape[:2]
+    if min(height, width) <= MS_SSIM_MIN_SIDE:
+        raise MetricError(
+            f"MS-SSIM needs both sides over {MS_SSIM_MIN_SIDE} px (5 scales, 11-px window); image is {height}x{width}"
+        )
 
     with torch.no_grad():
         return float(_ms_ssim(_to_tensor(reference), _to_tensor(decoded), data_range=255.0))
@@ -53,6 +63,8 @@ def _lpips_model(net: str = "alex") -> Callable:
 
 def lpips_distance(reference: np.ndarray, decoded: np.ndarray) -> float:
     """LPIPS (AlexNet) distance; raises MissingWeightsError when the backbone weights are not available."""
+    import torch
+
     model = _lpips_model()
     with torch.no_grad():
         a = _to_tensor(reference) / 127.5 - 1.0

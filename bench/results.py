@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssicbench.errors import UsageError
+from ssicbench.jsonfile import read_json_object
+
 # Our column -> CompressAI results-JSON key.
 COMPRESSAI_KEYS = {
     "bpp": "bpp",
@@ -100,14 +103,19 @@ def write_compressai_json(curve: Curve, path: str | Path) -> None:
 
 def read_compressai_json(path: str | Path) -> Curve:
     """Load a published (or our own) CompressAI results JSON as a Curve, points sorted by bpp."""
-    data = json.loads(Path(path).read_text())
-    results = data["results"]
+    data = read_json_object(path, "results JSON")
+    results = data.get("results")
+    if not isinstance(results, dict) or not isinstance(results.get("bpp"), list) or not results["bpp"]:
+        raise UsageError(f"results JSON {path} has no 'results' with a 'bpp' list (CompressAI's results format)")
     ours = {v: k for k, v in COMPRESSAI_KEYS.items()}
-    values = {
-        ours[k]: [float(x) for x in v]
-        for k, v in results.items()
-        if k in ours and v is not None and len(v) == len(results["bpp"])
-    }
+    try:
+        values = {
+            ours[k]: [float(x) for x in v]
+            for k, v in results.items()
+            if k in ours and isinstance(v, list) and len(v) == len(results["bpp"])
+        }
+    except (TypeError, ValueError):
+        raise UsageError(f"results JSON {path} holds values that are not numbers") from None
     order = np.argsort(values["bpp"])
     values = {k: [v[i] for i in order] for k, v in values.items()}
     if "ms_ssim" in values and "ms_ssim_db" not in values:

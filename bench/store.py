@@ -1,11 +1,24 @@
-"""Crash-safe result rows: one JSON file per finished job, written to a temp file and renamed into place.
+"""Crash-safe result rows shared by concurrent runs: one JSON file per job, claimed before it runs.
 
-A sweep killed at any moment leaves only complete rows (rename is atomic) plus, at worst, a stray temp
-file that the next run removes; resuming skips every key that has a row and never rewrites it.
+Rows are written to a temp file and renamed into place (atomic), so a run killed at any moment leaves only
+complete rows. A row with status "ok" is never rewritten; an error row is replaced when a later run
+retries its job. Several processes (or machines' executors on one host) may run on one results folder:
+
+    if store.claim(key):         # non-blocking; False while another live process holds the key
+        try:
+            store.write(key, row)
+        finally:
+            store.release(key)
+
+A claim is an exclusive `flock` on `claims/<row>.lock`, so the operating system drops the claim of a
+process that dies, and the next run (or a waiting one) takes the job over. Claims need a local
+filesystem (flock on network filesystems varies). Temp files carry their writer's pid; only those of
+dead processes are removed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,6 +28,17 @@ from pathlib import Path
 from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_TMP = re.compile(r"\.(\d+)\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RowStore:
@@ -22,21 +46,42 @@ class RowStore:
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.claims = self.directory / "claims"
+        self.claims.mkdir(parents=True, exist_ok=True)
+        self._held: dict[str, int] = {}
         for stray in self.directory.glob("*.tmp"):
-            stray.unlink()
+            match = _TMP.search(stray.name)
+            if match and not _alive(int(match.group(1))):
+                stray.unlink(missing_ok=True)
 
     def path(self, key: str) -> Path:
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
         return self.directory / f"{_UNSAFE.sub('_', key)[:80]}-{digest}.json"
 
+    def row(self, key: str) -> dict[str, Any] | None:
+        """The stored row of `key`, or None."""
+        try:
+            with open(self.path(key)) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+
     def done(self, key: str) -> bool:
-        return self.path(key).exists()
+        """Whether `key` has a successful row (an error row does not count: it is retried)."""
+        row = self.row(key)
+        return row is not None and row.get("status", "ok") == "ok"
+
+    def written_since(self, key: str, since: float) -> bool:
+        """Whether a row (ok or error) for `key` was written at or after time `since` (e.g. by another run)."""
+        try:
+            return self.path(key).stat().st_mtime >= since
+        except FileNotFoundError:
+            return False
 
     def write(self, key: str, row: dict[str, Any]) -> None:
-        """Atomically store `row` for `key`; an existing row is never overwritten."""
+        """Atomically store `row` for `key`; an existing ok row is never overwritten, an error row is."""
         final = self.path(key)
-        if final.exists():
+        if self.done(key):
             return
         tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
         with open(tmp, "w") as f:
@@ -45,7 +90,40 @@ class RowStore:
             os.fsync(f.fileno())
         os.replace(tmp, final)
 
+    def claim(self, key: str) -> bool:
+        """Try to take `key` for this process (non-blocking): True when held, False while another process holds it."""
+        if key in self._held:
+            return True
+        lock = self.claims / self.path(key).with_suffix(".lock").name
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino != os.stat(lock).st_ino:  # the file was released (unlinked) meanwhile
+                raise BlockingIOError
+        except (BlockingIOError, FileNotFoundError):
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._held[key] = fd
+        return True
+
+    def release(self, key: str) -> None:
+        """Give up the claim on `key` (after writing its row, or on failure)."""
+        fd = self._held.pop(key, None)
+        if fd is not None:
+            (self.claims / self.path(key).with_suffix(".lock").name).unlink(missing_ok=True)
+            os.close(fd)
+
+    def release_all(self) -> None:
+        """Give up every claim this store holds (a run that stops early)."""
+        for key in list(self._held):
+            self.release(key)
+
     def rows(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self.directory.glob("*.json")):
-            with open(path) as f:
-                yield json.load(f)
+            try:
+                with open(path) as f:
+                    yield json.load(f)
+            except FileNotFoundError:  # replaced (an error row retried) between listing and reading
+                continue

@@ -1,11 +1,15 @@
 """Rate-distortion sweep: codecs x quality points x images, one stored row per job, resumable.
 
 A job encodes one image, serializes the container, parses it back from bytes and decodes it, so the
-bpp, the metrics and the timings are those of what a receiver really gets.
+bpp, the metrics and the timings are those of what a receiver really gets. A job's key names the codec,
+quality, dataset and image, plus a hash of the image's bytes, of the codec's options, of its weights
+and the metrics asked for: a changed image, new weights or another metric is computed anew, never
+taken from an old row. Any failure in a job becomes an error row (retried by the next run).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -19,10 +23,11 @@ from typing import Any
 from ssicbench import metrics
 from ssicbench.codecs import Bitstream, Codec, create_codec
 from ssicbench.datasets import ImageItem
-from ssicbench.errors import BenchError, MissingWeightsError
+from ssicbench.errors import BenchError, MetricError, MissingWeightsError
 from ssicbench.imageio import load_image
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
+from ssicbench.weights import file_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,23 @@ class CodecSpec:
         return self.label or self.name
 
     def build(self) -> Codec:
-        return _cached_codec(self.name, json.dumps(self.options, sort_keys=True))
+        return _cached_codec(self.name, self.options_json)
+
+    @property
+    def options_json(self) -> str:
+        return json.dumps(self.options, sort_keys=True, default=str)
+
+    def with_qualities(self, qualities: Sequence[Any]) -> CodecSpec:
+        return CodecSpec(self.name, tuple(qualities), self.options, self.label)
+
+    def fingerprint(self, quality: Any) -> str:
+        """Hash of the options and the weights used at `quality`; "unavailable" when they cannot be found."""
+        options = hashlib.sha256(self.options_json.encode()).hexdigest()[:8]
+        try:
+            weights = self.build().fingerprint(quality)
+        except BenchError:
+            weights = "unavailable"
+        return f"{options}:{weights}" if weights else options
 
     @classmethod
     def from_config(cls, entry: str | dict[str, Any]) -> CodecSpec:
@@ -64,68 +85,112 @@ def _cached_codec(name: str, options_json: str) -> Codec:
 
 @dataclass(frozen=True)
 class RDJob:
-    """One image coded by one codec at one quality point."""
+    """One image coded by one codec at one quality point; `image_digest` and `codec_digest` identify the
+    image's bytes and the codec's options and weights (see `plan_jobs`)."""
 
     codec: CodecSpec
     quality: Any
     dataset: str
     image: ImageItem
     metrics: tuple[str, ...] = METRICS
+    image_digest: str = ""
+    codec_digest: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.codec.display}|q={self.quality}|{self.dataset}|{self.image.name}"
+        return (
+            f"{self.codec.display}|q={self.quality}|{self.dataset}|{self.image.name}"
+            f"|img={self.image_digest}|codec={self.codec_digest}|metrics={','.join(sorted(self.metrics))}"
+        )
 
 
 def job_key(job: RDJob) -> str:
     return job.key
 
 
+def image_digest(path: Path) -> str:
+    """Content hash of an image file ("missing" when it cannot be read: its job becomes an error row)."""
+    try:
+        return file_fingerprint(path)
+    except OSError:
+        return "missing"
+
+
 def plan_jobs(
     codecs: Sequence[CodecSpec], dataset: str, images: Sequence[ImageItem], metric_names=METRICS
 ) -> list[RDJob]:
-    return [RDJob(c, q, dataset, img, tuple(metric_names)) for c in codecs for q in c.qualities for img in images]
+    """Every codec x quality x image, each keyed by the content of its image, codec options and weights."""
+    digests = {img.path: image_digest(img.path) for img in images}
+    return [
+        RDJob(c, q, dataset, img, tuple(metric_names), digests[img.path], c.fingerprint(q))
+        for c in codecs
+        for q in c.qualities
+        for img in images
+    ]
 
 
 def run_rd_job(job: RDJob) -> dict[str, Any]:
-    """Code one image; failures (bad image, codec error) become a row with status 'error', not a crash."""
+    """Code one image; any failure (bad image, quality, codec, metric) becomes a row with status 'error' and
+    its reason, never a crash of the sweep."""
     row: dict[str, Any] = {
         "codec": job.codec.display,
         "quality": job.quality,
         "dataset": job.dataset,
         "image": job.image.name,
+        "image_sha256": job.image_digest,
     }
     try:
-        image = load_image(job.image.path)
         codec = job.codec.build()
+        codec.check_quality(job.quality)
+        image = load_image(job.image.path)
         start = time.perf_counter()
         data = codec.encode(image, job.quality).to_bytes()
         encode_s = time.perf_counter() - start
         start = time.perf_counter()
         decoded = codec.decode(Bitstream.from_bytes(data))
         decode_s = time.perf_counter() - start
+        height, width = image.shape[:2]
+        row.update(status="ok", height=height, width=width, bytes=len(data), bpp=8.0 * len(data) / (height * width))
+        row.update(encode_s=encode_s, decode_s=decode_s)
+        row.update(distortion_row(image, decoded, job.metrics))
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
-    height, width = image.shape[:2]
-    row.update(status="ok", height=height, width=width, bytes=len(data), bpp=8.0 * len(data) / (height * width))
-    row.update(encode_s=encode_s, decode_s=decode_s)
-    row.update(distortion_row(image, decoded, job.metrics))
+    except Exception as exc:  # a bug or a library failure on this input: recorded, the sweep goes on
+        log.debug("job %s failed", job.key, exc_info=True)
+        return {**row, "status": "error", "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    if row.get("metric_error") and any(math.isnan(row.get(c, 0.0)) for c in IMAGE_METRIC_COLUMNS):
+        row.update(status="error", error=row["metric_error"])
     return row
 
 
+IMAGE_METRIC_COLUMNS = ("psnr", "ms_ssim", "ms_ssim_db")  # a NaN here is this image's failure, not the setup's
+
+
 def distortion_row(image, decoded, names: Sequence[str]) -> dict[str, Any]:
-    """The requested metrics; LPIPS without its backbone weights is recorded as unavailable (NaN)."""
+    """The requested metrics; one that cannot be computed is NaN and `metric_error` says why.
+
+    LPIPS without its backbone weights is unavailable everywhere (NaN, the row stays ok); a metric this
+    image cannot have (MS-SSIM under 161 px) makes the row an error row that keeps its other values.
+    """
     out: dict[str, Any] = {}
+    reasons: list[str] = []
     if "psnr" in names:
         out["psnr"] = metrics.psnr(image, decoded)
     if "ms-ssim" in names:
-        value = metrics.ms_ssim(image, decoded)
-        out["ms_ssim"], out["ms_ssim_db"] = value, metrics.ms_ssim_db(value)
+        try:
+            value = metrics.ms_ssim(image, decoded)
+            out["ms_ssim"], out["ms_ssim_db"] = value, metrics.ms_ssim_db(value)
+        except MetricError as exc:
+            out["ms_ssim"] = out["ms_ssim_db"] = math.nan
+            reasons.append(str(exc))
     if "lpips" in names:
         try:
             out["lpips"] = metrics.lpips_distance(image, decoded)
-        except MissingWeightsError:
+        except MissingWeightsError as exc:
             out["lpips"] = math.nan
+            reasons.append(f"LPIPS unavailable: {exc}")
+    if reasons:
+        out["metric_error"] = "; ".join(reasons)
     return out
 
 
@@ -143,6 +208,14 @@ def run_sweep(
     store = RowStore(Path(out_dir) / "rows")
     if "lpips" in metric_names and not metrics.lpips_available():
         log.warning("LPIPS unavailable (backbone weights missing): recorded as NaN")
-    run_jobs(jobs, run_rd_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="rd sweep")
+    counts = run_jobs(jobs, run_rd_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="rd sweep")
+    log.info(
+        "%d jobs: %d run here, %d already done, %d done by another run on %s",
+        len(jobs),
+        counts.ran,
+        counts.already_done,
+        counts.by_others,
+        out_dir,
+    )
     wanted = {job.key for job in jobs}
     return [row for row in store.rows() if row["key"] in wanted]

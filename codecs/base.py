@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ssicbench.codecs.bitstream import Bitstream
-from ssicbench.errors import BitstreamError
+from ssicbench.errors import BitstreamError, UsageError
 
 
 class Codec(ABC):
@@ -30,6 +30,21 @@ class Codec(ABC):
     @abstractmethod
     def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
         """Reconstruct the image (HxWx3 uint8) from a container written by `encode`."""
+
+    def check_quality(self, quality: Any) -> None:
+        """Raise UsageError when `quality` is not a point this codec can encode at (checked before any work).
+
+        This default asks only for a value a container header can carry (a number or a string).
+        """
+        if isinstance(quality, bool) or not isinstance(quality, (int, float, str)):
+            raise UsageError(f"{self.name}: quality must be a number or a name, got {quality!r}")
+
+    def fingerprint(self, quality: Any) -> str:
+        """What identifies the weights used at `quality` (a content hash; "" for codecs without weights).
+
+        Result rows are keyed by it, so new weights under the same name are never mistaken for old ones.
+        """
+        return ""
 
     def _new_bitstream(self, image: np.ndarray, **params: Any) -> Bitstream:
         height, width = image.shape[:2]

@@ -6,8 +6,10 @@ real file size plus the container's small fixed header (about 70 bytes).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import imagecodecs
@@ -17,7 +19,7 @@ from PIL import Image
 from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import register_codec
-from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError
+from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError, UsageError
 
 PAYLOAD = "image"
 
@@ -33,12 +35,16 @@ class SinglePayloadCodec(Codec):
     def encode(self, image: np.ndarray, quality: Any, **opts: Any) -> Bitstream:
         """Compress `image` with the library at `quality` (see the subclass for its meaning)."""
         check_image(image)
-        low, high = self.quality_range
-        if not low <= quality <= high:
-            raise ValueError(f"{self.name}: quality {quality} is outside [{low}, {high}]")
+        self.check_quality(quality)
         bitstream = self._new_bitstream(image)
         bitstream.sections[PAYLOAD] = bytes(self._encode_payload(np.ascontiguousarray(image), quality))
         return bitstream
+
+    def check_quality(self, quality: Any) -> None:
+        """A number in `quality_range`, else UsageError."""
+        low, high = self.quality_range
+        if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not low <= quality <= high:
+            raise UsageError(f"{self.name}: quality must be a number in [{low:g}, {high:g}], got {quality!r}")
 
     def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
         """Decode the payload; anything the library cannot decode, or of the wrong size, is a BitstreamError."""
@@ -85,6 +91,15 @@ class PillowJpeg(SinglePayloadCodec):
             return np.asarray(img.convert("RGB"))
 
 
+def library_check(flag: str) -> Callable[[], str]:
+    """A registry `check`: "" when imagecodecs was built with `flag`, else why not."""
+    return lambda: "" if getattr(imagecodecs, flag).available else f"library missing: imagecodecs without {flag}"
+
+
+def _heif_check() -> str:
+    return "" if importlib.util.find_spec("pillow_heif") else "library missing: pillow-heif"
+
+
 class ImagecodecsCodec(SinglePayloadCodec):
     """A codec from `imagecodecs`; `library` names its feature flag (imagecodecs.<library>.available)."""
 
@@ -102,6 +117,7 @@ class ImagecodecsCodec(SinglePayloadCodec):
     "webp",
     qualities=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
     description="lossy WebP via imagecodecs (libwebp), quality 0-100",
+    check=library_check("WEBP"),
 )
 class Webp(ImagecodecsCodec):
     """Lossy WebP (4:2:0, libwebp's only lossy mode)."""
@@ -119,6 +135,7 @@ class Webp(ImagecodecsCodec):
     "jpeg2000",
     qualities=[26, 28, 30, 32, 34, 36, 38, 40, 42],
     description="JPEG 2000 codestream via imagecodecs (OpenJPEG); quality is the target PSNR in dB",
+    check=library_check("JPEG2K"),
 )
 class Jpeg2000(ImagecodecsCodec):
     """JPEG 2000 (irreversible 9/7 wavelet, colour transform), raw J2K codestream; quality = target PSNR (dB)."""
@@ -137,6 +154,7 @@ class Jpeg2000(ImagecodecsCodec):
     "avif",
     qualities=[10, 20, 30, 40, 50, 60, 70, 80],
     description="AVIF via imagecodecs (libavif), 4:4:4, speed 6, quality 0-100",
+    check=library_check("AVIF"),
 )
 class Avif(ImagecodecsCodec):
     """AV1 still images in AVIF, 4:4:4; `speed` is libavif's 0 (slowest) .. 10 (fastest), 6 as in avifenc."""
@@ -159,6 +177,7 @@ class Avif(ImagecodecsCodec):
     "jpegxl",
     qualities=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90],
     description="JPEG XL via imagecodecs (libjxl), quality 0-100 (mapped to butteraugli distance)",
+    check=library_check("JPEGXL"),
 )
 class JpegXl(ImagecodecsCodec):
     """JPEG XL (VarDCT), bare codestream; `effort` is libjxl's 1..9 (7 is cjxl's default)."""
@@ -180,6 +199,7 @@ class JpegXl(ImagecodecsCodec):
     "heif",
     qualities=[5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60],
     description="HEVC still image (HEIF) via pillow-heif (libheif + x265), 4:4:4, quality 0-100",
+    check=_heif_check,
 )
 class Heif(SinglePayloadCodec):
     """HEVC intra coding in a HEIF file; `chroma` is "444" or "420"."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import compressai
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,9 +28,8 @@ from compressai.zoo.pretrained import load_pretrained
 
 from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
-from ssicbench.codecs.registry import register_codec
-from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError
-from ssicbench.weights import hub_checkpoint_dir
+from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError, UnknownNameError, UsageError
+from ssicbench.weights import file_fingerprint, hub_checkpoint_dir
 
 STRING_SECTIONS = ("y", "z")
 PAD_MULTIPLE = 64  # six stride-2 stages: the input size every zoo model accepts
@@ -146,14 +146,23 @@ class CompressAIZooCodec(Codec):
         x_hat = F.pad(x_hat, unpad).clamp(0, 1)
         return x_hat[0].mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
 
+    def fingerprint(self, quality: Any) -> str:
+        """Content hash of the weights file of `quality` (MissingWeightsError when there is none)."""
+        self._check_quality(quality)
+        return file_fingerprint(self._weights_path(quality))
+
+    def check_quality(self, quality: Any) -> None:
+        """Refuse a quality point this model has no weights or range for (UsageError)."""
+        self._check_quality(quality)
+
     def _check_quality(self, quality: Any) -> None:
         if self.spec.vbr:
             low, high = VBR_QUANT_STEP_RANGE
             if not isinstance(quality, (int, float)) or not low <= quality <= high:
-                raise ValueError(f"{self.name}: quality is a quantization step in [{low}, {high}], got {quality!r}")
+                raise UsageError(f"{self.name}: quality is a quantization step in [{low}, {high}], got {quality!r}")
         elif quality not in image.cfgs[self.spec.model]:
             levels = list(image.cfgs[self.spec.model])
-            raise ValueError(f"{self.name}: quality must be one of {levels}, got {quality!r}")
+            raise UsageError(f"{self.name}: quality must be one of {levels}, got {quality!r}")
 
     def _rate_args(self, net: torch.nn.Module, quality: Any) -> dict[str, Any]:
         """Extra `compress`/`decompress` arguments: for a variable-rate model, its quantization step."""
@@ -218,7 +227,7 @@ class CompressAIZooCodec(Codec):
         if filename is None:
             raise MissingWeightsError(
                 f"{label}: CompressAI publishes no weights for {self.spec.model}; "
-                f"pass weights=<checkpoint file or {{quality: file}}>"
+                "pass --weights FILE (a checkpoint for every quality)"
             )
         folder = path or hub_checkpoint_dir()
         if not (folder / filename).is_file() and self.download:
@@ -227,19 +236,37 @@ class CompressAIZooCodec(Codec):
         if not (folder / filename).is_file():
             raise MissingWeightsError(
                 f"{label}: weights file {filename} not found in {folder}; put it there (from {url}), "
-                f"pass weights=<file or directory>, or download=True"
+                "pass --weights FILE_OR_FOLDER, or --option download=true"
             )
         return folder / filename
 
 
-def _register(spec: ZooModel) -> None:
-    def factory(**kwargs: Any) -> CompressAIZooCodec:
-        return CompressAIZooCodec(spec, **kwargs)
+def make_zoo_codec(
+    codec_name: str, weights: WeightsArg = None, download: bool = False, device: str = "cpu"
+) -> CompressAIZooCodec:
+    """The zoo codec registered as `codec_name` ("<model>-<metric>"); see `CompressAIZooCodec`."""
+    spec = next((s for s in zoo_models() if s.codec_name == codec_name), None)
+    if spec is None:
+        raise UnknownNameError(f"CompressAI {compressai.__version__} has no zoo model {codec_name!r}")
+    return CompressAIZooCodec(spec, weights, download, device)
 
-    kind = "variable-rate, quality = quantization step" if spec.vbr else "quality level"
-    description = f"CompressAI {spec.model} ({spec.metric}; {kind})"
-    register_codec(spec.codec_name, qualities=spec.qualities, description=description)(factory)
+
+def zoo_catalog() -> dict[str, dict[str, Any]]:
+    """What `codecs/zoo_catalog.json` holds, so the registry can list the zoo without importing CompressAI."""
+    catalog = {}
+    for spec in zoo_models():
+        kind = "variable-rate, quality = quantization step" if spec.vbr else "quality level"
+        files = sorted({url.rsplit("/", 1)[-1] for url in spec.urls.values()})
+        catalog[spec.codec_name] = {
+            "qualities": list(spec.qualities),
+            "description": f"CompressAI {spec.model} ({spec.metric}; {kind})",
+            "weights": files,
+        }
+    return catalog
 
 
-for _spec in zoo_models():
-    _register(_spec)
+if __name__ == "__main__":  # python -m ssicbench.codecs.compressai_zoo > codecs/zoo_catalog.json
+    import json
+
+    entries = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in zoo_catalog().items())
+    print(f'{{"compressai": "{compressai.__version__}", "codecs": {{\n{entries}\n}}}}')

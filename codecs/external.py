@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ STDERR_TAIL_CHARS = 300
 
 def find_program(name: str, given: str | os.PathLike | None, env_var: str, argument: str) -> Path:
     """Locate program `name`: the path `given`, else $`env_var`, else the PATH; absent -> MissingBinaryError."""
-    how = f"put {name} on PATH, set {env_var}=/path/to/{name}, or pass {argument}="
+    how = f"put {name} on PATH, set {env_var}=/path/to/{name}, or pass --option {argument}=PATH"
     candidate = given or os.environ.get(env_var)
     if candidate:
         path = Path(candidate).expanduser()
@@ -38,6 +39,20 @@ def find_program(name: str, given: str | os.PathLike | None, env_var: str, argum
     if found is None:
         raise MissingBinaryError(f"{name} not found ({how})")
     return Path(found)
+
+
+def programs_check(*programs: tuple[str, str]) -> Callable[[], str]:
+    """A registry `check`: "" when every (program, env var) is found, else which binary is missing."""
+
+    def check() -> str:
+        for name, env_var in programs:
+            try:
+                find_program(name, None, env_var, name)
+            except MissingBinaryError:
+                return f"binary missing: {name} (PATH or ${env_var})"
+        return ""
+
+    return check
 
 
 class ExternalCodec(SinglePayloadCodec):
@@ -76,6 +91,7 @@ class ExternalCodec(SinglePayloadCodec):
     "bpg",
     qualities=[46, 42, 38, 34, 30, 26, 22],
     description="BPG (HEVC, x265) via bpgenc/bpgdec, 4:4:4 YCbCr 8 bit; quality is the QP 0-51 (lower = better)",
+    check=programs_check(("bpgenc", "SSICBENCH_BPGENC"), ("bpgdec", "SSICBENCH_BPGDEC")),
 )
 class Bpg(ExternalCodec):
     """Fabrice Bellard's BPG; settings as in CompressAI's published BPG curve (4:4:4, x265, YCbCr, 8 bit)."""
@@ -113,6 +129,7 @@ class Bpg(ExternalCodec):
     "vtm",
     qualities=[42, 37, 32, 27, 22, 17],
     description="VVC intra via VTM's EncoderApp/DecoderApp, YCbCr 4:4:4 8 bit; quality is the QP 0-63",
+    check=programs_check(("EncoderApp", "SSICBENCH_VTM_ENCODER"), ("DecoderApp", "SSICBENCH_VTM_DECODER")),
 )
 class Vtm(ExternalCodec):
     """VVC reference software on one 4:4:4 frame, as in CompressAI's VTM curve.
@@ -135,7 +152,7 @@ class Vtm(ExternalCodec):
         config = config or os.environ.get("SSICBENCH_VTM_CONFIG")
         if config and not Path(config).is_file():
             raise MissingBinaryError(
-                f"VTM configuration {config} does not exist (pass config= or set SSICBENCH_VTM_CONFIG)"
+                f"VTM configuration {config} does not exist (pass --option config=PATH or set SSICBENCH_VTM_CONFIG)"
             )
         self.config = Path(config) if config else None
         self.rgb = rgb

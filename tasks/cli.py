@@ -13,14 +13,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ssicbench.cli import _add_codec_options, _codec_options, _quality
+from ssicbench.cli import EXIT_ROWS_FAILED, EXIT_RULE, _add_codec_options, _codec_options, _positive_int, _quality
 from ssicbench.errors import BenchError
-from ssicbench.sweep import CodecSpec
-from ssicbench.tasks.ap_report import evaluable_types, write_task_report
+from ssicbench.jsonfile import read_json_object
 from ssicbench.tasks.coco_data import TASK_DATASETS
-from ssicbench.tasks.detectors import DETECTORS
 from ssicbench.tasks.group_masks import GROUPINGS
-from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
 from ssicbench.tasks.scenarios import SCENARIO_KINDS
 
 log = logging.getLogger("ssicbench")
@@ -38,6 +35,8 @@ def _dataset_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _detector_options(args: argparse.Namespace) -> dict[str, Any]:
+    from ssicbench.tasks.detectors import DETECTORS
+
     options: dict[str, Any] = {}
     backend = DETECTORS.get(args.detector).info.get("backend")
     if args.detector_weights:
@@ -50,8 +49,14 @@ def _detector_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_task(args: argparse.Namespace) -> int:
-    """Plan, run (resumably) and report one task sweep."""
-    config: dict[str, Any] = json.loads(Path(args.task_config).read_text()) if args.task_config else {}
+    """Plan, run (resumably) and report one task sweep (detectors and torch are imported only here)."""
+    from ssicbench.sweep import CodecSpec
+    from ssicbench.tasks.ap_report import evaluable_types, write_task_report
+    from ssicbench.tasks.detectors import DETECTORS
+    from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
+
+    DETECTORS.get(args.detector)  # an unknown name is one line listing the known ones
+    config: dict[str, Any] = read_json_object(args.task_config, "--task-config") if args.task_config else {}
     if args.codec:
         qualities = [_quality(q) for q in args.qualities] if args.qualities else []
         config["codecs"] = [{"name": n, "qualities": qualities, "options": _codec_options(args)} for n in args.codec]
@@ -84,7 +89,7 @@ def cmd_task(args: argparse.Namespace) -> int:
     written = write_task_report(rows, dataset, iou_types, out_dir, args.anchor, title, info.get("categories"))
     for name, path in written.items():
         print(f"{name}: {path}")
-    return 1 if errors else 0
+    return EXIT_ROWS_FAILED if errors else 0
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -93,9 +98,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "task",
         help="detection / segmentation AP versus transmitted bits (resumable)",
         description=__doc__,
+        epilog=EXIT_RULE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--detector", default="opencv-hog", choices=DETECTORS.names())
+    p.add_argument(
+        "--detector",
+        default="opencv-hog",
+        help="registered detector (opencv-hog, opencv-haar, torchvision-*, detectron2-*)",
+    )
     p.add_argument("--detector-weights", help="detector weights file (default: torch hub cache / official URL)")
     p.add_argument("--detector-device", help="cpu or cuda (torchvision / detectron2 detectors)")
     p.add_argument("--codec", action="append", help="codec name; repeatable")
@@ -108,7 +118,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--annotations", help="COCO-format annotation JSON (--dataset coco)")
     p.add_argument("--coco-root", help="folder holding val2017/ and annotations/ (--dataset coco-val2017)")
     p.add_argument("--no-download", action="store_true", help="never download data or detector weights")
-    p.add_argument("--limit", type=int, help="only the first N images (by id)")
+    p.add_argument("--limit", type=_positive_int, help="only the first N images (by id; N >= 1)")
     p.add_argument("--masks", default="gt", help="group masks from: gt, detector, or a folder of <stem>.npy/.png")
     p.add_argument("--group-by", default="instance", choices=GROUPINGS)
     p.add_argument("--min-coverage", type=float, default=0.0, help="block coverage an object needs to own it")
@@ -116,7 +126,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--anchor", help="curve ('<codec> <scenario>') BD-rate on AP is relative to (default: first full)")
     p.add_argument("--run", default="task", help="results/<run>/ gets the rows, table and plot")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_codec_options(p)
     p.set_defaults(func=cmd_task)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from pycocotools import mask as mask_utils
-from scipy import ndimage
 
 from ssicbench.codecs.ssic import masks as ssic_masks
 from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_STRIDE
@@ -141,6 +140,8 @@ def snap_objects(
 def _group_labels(owner: np.ndarray, objects: Sequence[dict[str, Any]], group_by: str) -> np.ndarray:
     """Block group ids (0 = background) from the index of the object owning each block (-1 = none)."""
     if group_by == "component":
+        from scipy import ndimage  # imported here to keep CLI start-up fast
+
         return ndimage.label(owner >= 0)[0].astype(np.int32)
     present = [int(i) for i in np.unique(owner) if i >= 0]
     if group_by == "instance":

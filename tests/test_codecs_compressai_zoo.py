@@ -154,7 +154,7 @@ def test_missing_weights_name_the_file_and_where_to_put_it(image):
     with pytest.raises(MissingWeightsError) as info:
         create_codec(spec.codec_name).encode(image, 4)
     message = str(info.value)
-    assert filename in message and str(hub_checkpoint_dir()) in message and "download=True" in message
+    assert filename in message and str(hub_checkpoint_dir()) in message and "--option download=true" in message
 
 
 def test_missing_weights_file_given_by_path(image, tmp_path):

@@ -39,7 +39,7 @@ def test_registry_lists_the_three_variants():
 
 
 def test_codec_needs_weights():
-    with pytest.raises(MissingWeightsError, match="checkpoint=PATH"):
+    with pytest.raises(MissingWeightsError, match="--checkpoint PATH"):
         create_codec("ssic-charm")
     with pytest.raises(MissingWeightsError, match="nowhere.pth"):
         create_codec("ssic-charm", checkpoint="/nowhere.pth")

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ssicbench.errors import UsageError
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ssicbench.training.config import TrainConfig
@@ -13,8 +15,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     overrides = {"steps": args.steps, "device": args.device, "dataset": args.dataset, "batch_size": args.batch_size}
     for item in args.set or []:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
+        key, sep, value = item.partition("=")
+        try:
+            if not (sep and key):
+                raise ValueError
+            overrides[key] = json.loads(value)
+        except ValueError:
+            raise UsageError(
+                f"--set {item}: expected KEY=JSON, e.g. steps=100, milestones=[900], device='\"cpu\"'"
+            ) from None
     cfg = TrainConfig.load(args.config, **overrides)
     if args.amp:
         cfg.amp = True

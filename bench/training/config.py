@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ssicbench.errors import BenchError
+from ssicbench.jsonfile import read_json_object
 
 MASK_SOURCES = ("random", "none")
 
@@ -50,7 +50,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        data = json.loads(Path(path).read_text())
+        data = read_json_object(path, "training config (--config)")
         data.pop("description", None)
         return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
 

@@ -1,24 +1,30 @@
 """SSIC: Semantically Structured Image Compression (ICCV 2023), ported on CompressAI.
 
-Importing this package registers the codecs ssic-charm, ssic-wostructure, ssic-hyper and the bundled ssic-tiny.
+The codecs ssic-charm, ssic-wostructure, ssic-hyper and the bundled ssic-tiny are registered by
+`ssicbench.codecs.catalog`; the names below are imported on first use, so that importing a light
+submodule (masks, config) does not import torch.
 """
 
-from ssicbench.codecs.ssic import bundled  # noqa: F401  (registers ssic-tiny)
-from ssicbench.codecs.ssic.checkpoint import CheckpointError, load_model, save_checkpoint
-from ssicbench.codecs.ssic.codec import SSICCodec
-from ssicbench.codecs.ssic.config import SSICConfig, make_config
-from ssicbench.codecs.ssic.masks import generate_group_mask, load_group_mask, mask_shape
-from ssicbench.codecs.ssic.model import SSICModel
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "CheckpointError",
-    "SSICCodec",
-    "SSICConfig",
-    "SSICModel",
-    "generate_group_mask",
-    "load_group_mask",
-    "load_model",
-    "make_config",
-    "mask_shape",
-    "save_checkpoint",
-]
+_EXPORTS = {
+    "CheckpointError": "ssicbench.codecs.ssic.checkpoint",
+    "load_model": "ssicbench.codecs.ssic.checkpoint",
+    "save_checkpoint": "ssicbench.codecs.ssic.checkpoint",
+    "SSICCodec": "ssicbench.codecs.ssic.codec",
+    "SSICConfig": "ssicbench.codecs.ssic.config",
+    "make_config": "ssicbench.codecs.ssic.config",
+    "generate_group_mask": "ssicbench.codecs.ssic.masks",
+    "load_group_mask": "ssicbench.codecs.ssic.masks",
+    "mask_shape": "ssicbench.codecs.ssic.masks",
+    "SSICModel": "ssicbench.codecs.ssic.model",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from ssicbench.codecs.registry import register_codec
-from ssicbench.codecs.ssic.codec import SSICCodec
+if TYPE_CHECKING:
+    from ssicbench.codecs.ssic.codec import SSICCodec
 
 ZOO = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
-
-
 TINY_QUALITIES = (1, 2, 3, 4)  # rate points, low to high (configs/train/ssic-tiny-q<N>.json)
+TINY_WEIGHTS = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}
+TINY_CONFIG = ZOO / "ssic-tiny.json"
 
 
-@register_codec(
-    "ssic-tiny",
-    qualities=TINY_QUALITIES,
-    description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; 4 rate points",
-)
-def ssic_tiny(device: str | torch.device = "cpu") -> SSICCodec:
+def ssic_tiny(device: str = "cpu") -> SSICCodec:
     """The bundled small SSIC family: per-group sections and partial decoding without any download."""
-    weights = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}
-    return SSICCodec("charm", weights, ZOO / "ssic-tiny.json", device)
+    from ssicbench.codecs.ssic.codec import SSICCodec
+
+    return SSICCodec("charm", TINY_WEIGHTS, TINY_CONFIG, device)

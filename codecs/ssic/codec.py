@@ -19,7 +19,6 @@ import torch.nn.functional as F
 
 from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
-from ssicbench.codecs.registry import register_codec
 from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
 from ssicbench.codecs.ssic.coding import CodedImage, Coder
 from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, VARIANTS
@@ -36,16 +35,11 @@ from ssicbench.codecs.ssic.sections import (
     unpack_side,
     unpack_strings,
 )
-from ssicbench.errors import BitstreamError, MissingWeightsError
+from ssicbench.errors import BitstreamError, MissingWeightsError, UsageError
+from ssicbench.weights import file_fingerprint
 
 MAX_SIDE = 1 << 15
 MAX_PIXELS = 1 << 26
-
-DESCRIPTIONS = {
-    "charm": "SSIC (ICCV 2023): semantically structured, one decodable section per group, channel-autoregressive",
-    "wostructure": "SSIC network without structure: the whole image as one group",
-    "hyper": "SSIC structured, hyperprior-only entropy model",
-}
 
 
 @dataclass
@@ -78,12 +72,25 @@ class SSICCodec(Codec):
         self._sources = dict(models)
         self._coders: dict[Any, tuple[Coder, str]] = {}
 
+    def check_quality(self, quality: Any) -> None:
+        """Refuse a rate point this codec has no checkpoint for (UsageError naming the ones it has)."""
+        if isinstance(quality, bool) or not isinstance(quality, (int, float, str)) or quality not in self._sources:
+            known = ", ".join(str(q) for q in self.qualities)
+            raise UsageError(f"{self.name} has no checkpoint for quality {quality!r}; it has quality {known}")
+
+    def fingerprint(self, quality: Any) -> str:
+        """Content hash of the checkpoint file of `quality` (of the weights, for an in-memory model)."""
+        self.check_quality(quality)
+        source = self._sources[quality]
+        if isinstance(source, SSICModel):
+            return fingerprint(source)
+        return file_fingerprint(source)
+
     def coder(self, quality: Any) -> tuple[Coder, str]:
         """The coder and weights fingerprint of rate point `quality` (loading its checkpoint once)."""
         if quality not in self._coders:
             if quality not in self._sources:
-                known = list(self.qualities)
-                raise ValueError(f"{self.name} has no checkpoint for quality {quality!r}; it has {known}")
+                self.check_quality(quality)
             source = self._sources[quality]
             if isinstance(source, SSICModel):
                 model = source.to(self.device).eval()
@@ -102,10 +109,10 @@ class SSICCodec(Codec):
         check_image(image)
         height, width = image.shape[:2]
         if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
-            raise ValueError(f"{self.name}: a {height}x{width} image exceeds the supported size")
+            raise UsageError(f"{self.name}: a {height}x{width} image exceeds the supported size")
         coder, model_id = self.coder(quality)
         if self.variant == "wostructure" and mask is not None:
-            raise ValueError("ssic-wostructure codes the image as one group; it takes no mask")
+            raise UsageError("ssic-wostructure codes the image as one group; it takes no --mask")
         if mask is None:
             ids = generate_group_mask((height, width), "single")
         elif isinstance(mask, (str, Path)):
@@ -214,27 +221,21 @@ def _no_options(opts: Mapping[str, Any]) -> None:
         raise TypeError(f"unknown SSIC option(s): {', '.join(sorted(opts))}")
 
 
-def _factory(variant: str):
-    def make(
-        checkpoint: str | Path | Mapping[Any, str | Path] | None = None,
-        config: str | Path | Mapping[str, Any] | None = None,
-        device: str | torch.device = "cpu",
-        quality: Any = 1,
-    ) -> SSICCodec:
-        if checkpoint is None:
-            raise MissingWeightsError(
-                f"ssic-{variant} needs trained weights: pass checkpoint=PATH (the official checkpoints are linked"
-                " from the SSIC repository README) or checkpoint={quality: PATH, ...}"
-            )
-        mapping = dict(checkpoint) if isinstance(checkpoint, Mapping) else {quality: checkpoint}
-        for path in mapping.values():
-            if not Path(path).is_file():
-                raise MissingWeightsError(f"SSIC checkpoint {path} does not exist")
-        return SSICCodec(variant, mapping, config, device)
-
-    make.__doc__ = f"Build ssic-{variant} from trained checkpoint(s)."
-    return make
-
-
-for _variant in VARIANTS:
-    register_codec(f"ssic-{_variant}", qualities=[1], description=DESCRIPTIONS[_variant])(_factory(_variant))
+def make_ssic_codec(
+    variant: str,
+    checkpoint: str | Path | Mapping[Any, str | Path] | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+    quality: Any = 1,
+) -> SSICCodec:
+    """ssic-<variant> from trained checkpoint(s): one file (rate point `quality`) or {quality: file}."""
+    if checkpoint is None:
+        raise MissingWeightsError(
+            f"ssic-{variant} needs trained weights: pass --checkpoint PATH (the official checkpoints are linked"
+            " from the SSIC repository README)"
+        )
+    mapping = dict(checkpoint) if isinstance(checkpoint, Mapping) else {quality: checkpoint}
+    for path in mapping.values():
+        if not Path(path).is_file():
+            raise MissingWeightsError(f"SSIC checkpoint {path} does not exist (--checkpoint)")
+    return SSICCodec(variant, mapping, config, device)

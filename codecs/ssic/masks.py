@@ -2,8 +2,9 @@
 
 A mask for an H x W image is an integer array of shape (ceil(H/16), ceil(W/16)) with ids in 0..255.
 PNG masks hold ids directly, as id x step (the reference figures, e.g. the conformance mask uses
-step 60), or, like the Kodak masks, only foreground vs background: then the groups are the
-4-connected components of the non-zero blocks, numbered from 1 in raster order (the reference CLI).
+step 60), or, like the Kodak masks and any binary 0/255 mask, only foreground vs background: then the
+groups are the 4-connected components of the non-zero blocks, numbered from 1 in raster order (the
+reference CLI).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from functools import reduce
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
-from scipy import ndimage
 
 from ssicbench.codecs.ssic.config import LATENT_STRIDE as BLOCK
-from ssicbench.errors import ImageReadError, MaskError
+from ssicbench.errors import BenchError, ImageReadError, MaskError
+from ssicbench.imageio import open_image
 
 MAX_GROUP_ID = 255
 MODES = ("auto", "ids", "step", "components")
@@ -54,7 +54,9 @@ def load_group_mask(
 
     PNG `mode`: "ids" (value = id), "step" (id = value / `step`, default the smallest non-zero value),
     "components" (4-connected components of value != 0) or "auto": "step" when the values are exactly
-    0, s, 2s, ... for some s, else "components".
+    0, s, 2s, ... for some s with at least two non-zero levels, else "components". So a binary mask
+    (0/255, or 0/1) is foreground vs background: each 4-connected blob of foreground blocks is one group,
+    numbered from 1 in raster order, as the SSIC reference CLI labels its masks.
     """
     path = Path(path)
     if mode not in MODES:
@@ -94,7 +96,7 @@ def generate_group_mask(image_hw: tuple[int, int], kind: str = "single", seed: i
 
 def _read_png(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with open_image(path, "group mask") as image:
             if image.mode in ("RGB", "RGBA"):
                 rgb = np.asarray(image.convert("RGB"))
                 if not (rgb[..., 0] == rgb[..., 1]).all() or not (rgb[..., 1] == rgb[..., 2]).all():
@@ -103,7 +105,9 @@ def _read_png(path: Path) -> np.ndarray:
             if image.mode in ("L", "P", "I", "I;16", "1"):
                 return np.asarray(image).astype(np.int64)
             raise MaskError(f"group mask {path} has unsupported image mode {image.mode}")
-    except (UnidentifiedImageError, OSError) as exc:
+    except BenchError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageReadError(f"cannot read group mask {path} as an image ({exc.__class__.__name__})") from None
 
 
@@ -112,7 +116,7 @@ def _ids_from_values(values: np.ndarray, mode: str, step: int | None, path: Path
     nonzero = levels[levels > 0]
     if mode == "auto":
         gcd = reduce(math.gcd, nonzero.tolist(), 0)
-        regular = gcd > 0 and np.array_equal(nonzero // gcd, np.arange(1, len(nonzero) + 1))
+        regular = len(nonzero) > 1 and np.array_equal(nonzero // gcd, np.arange(1, len(nonzero) + 1))
         mode, step = ("step", gcd) if regular or not len(nonzero) else ("components", None)
     if mode == "ids":
         return values
@@ -126,6 +130,8 @@ def _ids_from_values(values: np.ndarray, mode: str, step: int | None, path: Path
 
 def _components(foreground: np.ndarray) -> np.ndarray:
     """4-connected components of `foreground`, numbered from 1 in raster order; background 0."""
+    from scipy import ndimage  # imported here: scipy.ndimage costs half a second of start-up
+
     labels, count = ndimage.label(foreground)
     if count > MAX_GROUP_ID:
         raise MaskError(f"group mask has {count} connected groups; at most {MAX_GROUP_ID} are supported")

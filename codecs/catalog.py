@@ -1,0 +1,72 @@
+"""Registers the learned codecs (SSIC, CompressAI's zoo) by name without importing torch or CompressAI.
+
+Their factories import the model code on first use; `zoo_catalog.json` lists the zoo's codecs, quality
+points and official weight files (regenerate it with `python -m ssicbench.codecs.compressai_zoo`; a test
+keeps it equal to the installed CompressAI's zoo). Each entry's `check` says whether it can run here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from importlib import resources
+
+from ssicbench.codecs.registry import LazyFactory, register_codec
+from ssicbench.codecs.ssic.bundled import TINY_QUALITIES, TINY_WEIGHTS
+from ssicbench.codecs.ssic.config import VARIANTS
+from ssicbench.weights import hub_checkpoint_dir
+
+SSIC_DESCRIPTIONS = {
+    "charm": "SSIC (ICCV 2023): semantically structured, one decodable section per group, channel-autoregressive",
+    "wostructure": "SSIC network without structure: the whole image as one group",
+    "hyper": "SSIC structured, hyperprior-only entropy model",
+}
+
+
+def _missing_libraries() -> str:
+    missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]
+    return f"library missing: {', '.join(missing)}" if missing else ""
+
+
+def _needs_checkpoint() -> str:
+    return _missing_libraries() or "checkpoint needed: --checkpoint PATH (official SSIC weights)"
+
+
+def _tiny_check() -> str:
+    absent = [str(path) for path in TINY_WEIGHTS.values() if not path.is_file()]
+    return _missing_libraries() or (f"weights missing: {', '.join(absent)}" if absent else "")
+
+
+def _zoo_check(files: list[str]) -> Callable[[], str]:
+    def check() -> str:
+        if _missing_libraries():
+            return _missing_libraries()
+        if not files:
+            return "checkpoint needed: CompressAI publishes no weights; --weights FILE"
+        folder = hub_checkpoint_dir()
+        absent = [f for f in files if not (folder / f).is_file()]
+        if absent:
+            return f"weights missing: {len(absent)} of {len(files)} files not in {folder} (or --weights)"
+        return ""
+
+    return check
+
+
+for _variant in VARIANTS:
+    register_codec(f"ssic-{_variant}", qualities=[1], description=SSIC_DESCRIPTIONS[_variant], check=_needs_checkpoint)(
+        LazyFactory("ssicbench.codecs.ssic.codec", "make_ssic_codec", _variant)
+    )
+
+register_codec(
+    "ssic-tiny",
+    qualities=TINY_QUALITIES,
+    description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; 4 rate points",
+    check=_tiny_check,
+)(LazyFactory("ssicbench.codecs.ssic.bundled", "ssic_tiny"))
+
+ZOO_CATALOG = json.loads((resources.files("ssicbench.codecs") / "zoo_catalog.json").read_text())
+for _name, _entry in ZOO_CATALOG["codecs"].items():
+    register_codec(
+        _name, qualities=_entry["qualities"], description=_entry["description"], check=_zoo_check(_entry["weights"])
+    )(LazyFactory("ssicbench.codecs.compressai_zoo", "make_zoo_codec", _name))
