@@ -53,7 +53,9 @@ def test_ms_ssim_and_its_db_form():
 
 
 def test_lpips_without_backbone_weights_is_unavailable_not_faked(monkeypatch, tmp_path):
-    monkeypatch.setattr(metrics.torch.hub, "get_dir", lambda: str(tmp_path))
+    import torch
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     metrics._lpips_model.cache_clear()
     a = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(MissingWeightsError, match="alexnet"):
