@@ -90,6 +90,8 @@ def cmd_rd(args: argparse.Namespace) -> int:
     if not config.get("codecs"):
         raise BenchError("rd needs --codecs NAME ... or a --config file with a 'codecs' list")
     dataset = args.dataset or config.get("dataset", "embedded")
+    if not isinstance(dataset, str) or not isinstance(config.get("out", ""), str):
+        raise UsageError("the config's 'dataset' and 'out' must be strings (a name or a folder)")
     out_dir = Path(args.out or config.get("out", f"results/{Path(dataset).name}"))
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file; give a results folder")
@@ -100,6 +102,8 @@ def cmd_rd(args: argparse.Namespace) -> int:
     if args.limit:
         images = images[: args.limit]
     metric_names = args.metrics or config.get("metrics", list(METRICS))
+    if not isinstance(metric_names, list) or not set(metric_names) <= set(METRICS):
+        raise UsageError(f"metrics {metric_names!r}: expected a list of {', '.join(METRICS)}")
     rows = run_sweep(
         specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet
     )
@@ -358,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    logging.captureWarnings(True)  # warnings go through logging, so they print above progress bars
     try:
         return args.func(args)
     except BenchError as exc:

@@ -11,10 +11,12 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ssicbench.store import RowStore
 
@@ -81,11 +83,12 @@ def run_jobs(
 
     queue: list[J] = pending
     try:
-        while queue:
-            _run(claimed(iter(queue)), work, finish, n_jobs)
-            queue, busy = busy, []
-            if queue:
-                time.sleep(POLL_S)
+        with logging_redirect_tqdm() if progress else nullcontext():  # log lines print above the bar
+            while queue:
+                _run(claimed(iter(queue)), work, finish, n_jobs)
+                queue, busy = busy, []
+                if queue:
+                    time.sleep(POLL_S)
     finally:
         store.release_all()
         bar.close()

@@ -23,7 +23,7 @@ from typing import Any
 from ssicbench import metrics
 from ssicbench.codecs import Bitstream, Codec, create_codec
 from ssicbench.datasets import ImageItem
-from ssicbench.errors import BenchError, MetricError, MissingWeightsError
+from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError
 from ssicbench.imageio import load_image
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
@@ -71,6 +71,15 @@ class CodecSpec:
         """`"jpeg"` or `{"name": "jpeg", "qualities": [...], "options": {...}, "label": "..."}`."""
         if isinstance(entry, str):
             entry = {"name": entry}
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("qualities", []), list)
+            or not isinstance(entry.get("options", {}), dict)
+        ):
+            raise UsageError(
+                f"codec entry {entry!r}: expected a name or {{'name': str, 'qualities': [...], 'options': {{...}}}}"
+            )
         spec = cls(
             entry["name"], tuple(entry.get("qualities", ())), dict(entry.get("options", {})), entry.get("label", "")
         )

@@ -22,7 +22,7 @@ from ssicbench import metrics
 from ssicbench.errors import BenchError
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
-from ssicbench.sweep import CodecSpec
+from ssicbench.sweep import CodecSpec, image_digest
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector
 from ssicbench.tasks.evaluate import restrict_to_region
@@ -77,6 +77,8 @@ class TaskJob:
     scenario: str
     image_id: int
     structured: bool = False  # the codec writes SSIC group sections
+    image_digest: str = ""  # content hash of the image file
+    codec_digest: str = ""  # hash of the codec's options and weights (CodecSpec.fingerprint)
 
     @property
     def codec_name(self) -> str:
@@ -84,7 +86,10 @@ class TaskJob:
 
     @property
     def key(self) -> str:
-        return f"{self.setup.label}|{self.codec_name}|q={self.quality}|{self.scenario}|{self.image_id}"
+        return (
+            f"{self.setup.label}|{self.codec_name}|q={self.quality}|{self.scenario}|{self.image_id}"
+            f"|img={self.image_digest}|codec={self.codec_digest}"
+        )
 
 
 def job_key(job: TaskJob) -> str:
@@ -137,7 +142,7 @@ def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | No
 
 
 def run_task_job(job: TaskJob) -> dict[str, Any]:
-    """Transmit, decode, detect and keep what counts; codec/mask errors become a row with status 'error'."""
+    """Transmit, decode, detect and keep what counts; any failure becomes a row with status 'error' and its reason."""
     setup = job.setup
     row: dict[str, Any] = {
         "codec": job.codec_name,
@@ -147,6 +152,17 @@ def run_task_job(job: TaskJob) -> dict[str, Any]:
         "detector": setup.detector,
         "image_id": job.image_id,
     }
+    try:
+        return _task_row(job, row)
+    except BenchError as exc:
+        return {**row, "status": "error", "error": str(exc)}
+    except Exception as exc:  # a detector or library failure on this input: recorded, the sweep goes on
+        log.debug("task job %s failed", job.key, exc_info=True)
+        return {**row, "status": "error", "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+
+
+def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
+    setup = job.setup
     dataset = setup.load_dataset()
     image = dataset.load(job.image_id)
     height, width = image.shape[:2]
@@ -209,8 +225,10 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
     """Reference jobs + every codec x quality x compatible scenario x image."""
     parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
     DETECTORS.get(setup.detector)  # an unknown name fails here, before any job runs
-    image_ids = setup.load_dataset().image_ids()
-    jobs = [TaskJob(setup, None, "-", "full", i) for i in image_ids]
+    dataset = setup.load_dataset()
+    image_ids = dataset.image_ids()
+    digests = {i: image_digest(dataset.images_dir / dataset.image_info(i)["file_name"]) for i in image_ids}
+    jobs = [TaskJob(setup, None, "-", "full", i, image_digest=digests[i]) for i in image_ids]
     skipped = []
     for codec in codecs:
         structured = is_structured(codec)
@@ -218,7 +236,11 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
             if scenario.needs_groups and not structured:
                 skipped.append((codec.display, scenario.name))
                 continue
-            jobs += [TaskJob(setup, codec, q, scenario.name, i, structured) for q in codec.qualities for i in image_ids]
+            jobs += [
+                TaskJob(setup, codec, q, scenario.name, i, structured, digests[i], codec.fingerprint(q))
+                for q in codec.qualities
+                for i in image_ids
+            ]
     return TaskPlan(jobs, skipped)
 
 

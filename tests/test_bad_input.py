@@ -52,6 +52,10 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     files["FILE"].write_text("a file, not a folder")
     files["NOTJSON"] = d / "notjson.json"
     files["NOTJSON"].write_text("{codecs: jpeg")
+    files["BADCODECS"] = d / "badcodecs.json"
+    files["BADCODECS"].write_text('{"codecs": [123]}')
+    files["BADMETRICS"] = d / "badmetrics.json"
+    files["BADMETRICS"].write_text('{"codecs": ["jpeg"], "metrics": ["vmaf"]}')
     files["JSONLIST"] = d / "list.json"
     files["JSONLIST"].write_text("[1, 2]")
     files["BADMASK"] = d / "badmask.npy"
@@ -153,6 +157,8 @@ CASES = [
     ([*RD, "--config", "MISSING"], "sweep config (--config)"),
     ([*RD, "--config", "NOTJSON"], "is not JSON"),
     ([*RD, "--config", "JSONLIST"], "must hold a JSON object"),
+    ([*RD, "--config", "BADCODECS"], "codec entry 123: expected a name"),
+    ([*RD, "--config", "BADMETRICS"], "metrics ['vmaf']: expected a list of psnr"),
     (["rd", "--codecs", "jpeg", "--dataset", "DIR", "--out", "FILE"], "is a file"),
     ([*RD, "--codecs", "jpeg", "ssic-tiny", "--qualities", "10", "50"], "do not all fit ssic-tiny"),
     ([*RD, "--codecs", "jpeg", "--qualities", "150"], "[0, 100], got 150"),

@@ -181,3 +181,12 @@ def test_unsupported_mask_source_is_refused(image_folder):
 
     with pytest.raises(BenchError, match="training masks must be one of random, none"):
         config(image_folder, masks="some/folder")
+
+
+def test_progress_line_shows_loss_rate_psnr_speed_and_time_left():
+    from ssicbench.training.loop import progress_line
+
+    line = progress_line({"step": 50, "loss": 1.25, "bpp": 0.5, "mse": 0.001, "elapsed_s": 10.0}, 200, 5.0)
+    assert line.startswith("step 50/200 (25%)")
+    assert "loss=1.25" in line and "bpp=0.5" in line and "psnr=30.00 dB" in line
+    assert "5.00 steps/s, 0.5 min left" in line

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 import time
 from contextlib import nullcontext
@@ -188,7 +189,7 @@ class Trainer:
             (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
         logger = MetricLog(self.run_dir, self.step) if self.dist.main else None
         record: dict[str, float] = {}
-        start = time.perf_counter()
+        start, first_step = time.perf_counter(), self.step
         while self.step < cfg.steps:
             if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:
                 self.save()  # out of time: keep the last step
@@ -197,10 +198,13 @@ class Trainer:
             if logger and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                 record.update(step=self.step, lr=self.scheduler.get_last_lr()[0], elapsed_s=time.perf_counter() - start)
                 logger.write("train", record)
+                log.info(progress_line(record, cfg.steps, (self.step - first_step) / record["elapsed_s"]))
             if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                 self.save()
             if logger and cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == cfg.steps):
-                logger.write("eval", {"step": self.step, **self.evaluate()})
+                evaluation = {"step": self.step, **self.evaluate()}
+                logger.write("eval", evaluation)
+                log.info("eval at step %d: %s", self.step, ", ".join(f"{k}={v:.4g}" for k, v in evaluation.items()))
             self.dist.barrier()
         if logger:
             logger.close()
@@ -212,6 +216,18 @@ class Trainer:
         from ssicbench.training.evaluate import evaluate_model
 
         return evaluate_model(self.trainable, self.cfg, self.run_dir, self.device)
+
+
+def progress_line(record: dict[str, float], total_steps: int, steps_per_s: float) -> str:
+    """One line of training progress: step, loss, bpp, PSNR (from the MSE), speed and time left."""
+    step = int(record["step"])
+    parts = [f"step {step}/{total_steps} ({100 * step / total_steps:.0f}%)"]
+    parts += [f"{k}={record[k]:.4g}" for k in ("loss", "bpp") if k in record]
+    if record.get("mse", 0) > 0:
+        parts.append(f"psnr={-10 * math.log10(record['mse']):.2f} dB")
+    left = (total_steps - step) / steps_per_s if steps_per_s > 0 else math.inf
+    parts.append(f"{steps_per_s:.2f} steps/s, {left / 60:.1f} min left")
+    return "  ".join(parts)
 
 
 class MetricLog:
