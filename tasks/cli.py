@@ -13,7 +13,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ssicbench.cli import EXIT_ROWS_FAILED, EXIT_RULE, _add_codec_options, _codec_options, _positive_int, _quality
+from ssicbench.cli import (
+    EXIT_ROWS_FAILED,
+    EXIT_RULE,
+    _add_codec_options,
+    _cli_qualities,
+    _codec_options,
+    _positive_int,
+)
 from ssicbench.errors import BenchError
 from ssicbench.jsonfile import read_json_object
 from ssicbench.tasks.coco_data import TASK_DATASETS
@@ -58,11 +65,12 @@ def cmd_task(args: argparse.Namespace) -> int:
     DETECTORS.get(args.detector)  # an unknown name is one line listing the known ones
     config: dict[str, Any] = read_json_object(args.task_config, "--task-config") if args.task_config else {}
     if args.codec:
-        qualities = [_quality(q) for q in args.qualities] if args.qualities else []
-        config["codecs"] = [{"name": n, "qualities": qualities, "options": _codec_options(args)} for n in args.codec]
+        config["codecs"] = [{"name": n, "qualities": [], "options": _codec_options(args)} for n in args.codec]
     if not config.get("codecs"):
         raise BenchError("task needs --codec NAME (repeatable) or a --task-config file with a 'codecs' list")
     codecs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
+    if args.codec and args.qualities:  # checked up front against every --codec, as `rd` does
+        codecs = [spec.with_qualities(_cli_qualities(spec, args.qualities)) for spec in codecs]
     scenarios = args.scenario or config.get("scenarios") or ["full", "objects"]
     setup = TaskSetup(
         dataset=args.dataset,
@@ -109,7 +117,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--detector-weights", help="detector weights file (default: torch hub cache / official URL)")
     p.add_argument("--detector-device", help="cpu or cuda (torchvision / detectron2 detectors)")
     p.add_argument("--codec", action="append", help="codec name; repeatable")
-    p.add_argument("--qualities", nargs="+", help="quality points for every --codec (default: each codec's own)")
+    p.add_argument(
+        "--qualities", nargs="+", help="quality points for every --codec (default: each codec's own); checked up front"
+    )
     p.add_argument("--task-config", help="JSON with 'codecs' (as for `rd`) and optionally 'scenarios'")
     kinds = ", ".join(f"{k}{':<name>' if k == 'category' else ''} ({d})" for k, (_, d) in SCENARIO_KINDS.items())
     p.add_argument("--scenario", action="append", help=f"repeatable; default full + objects. {kinds}")

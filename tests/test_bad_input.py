@@ -88,6 +88,11 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         "GARBAGEJPEG": Bitstream("jpeg", 96, 128, {}, {"image": b"not a jpeg at all"}).to_bytes(),
         "WRONGSIZE": Bitstream("jpeg", 40, 40, {}, Bitstream.from_bytes(jpeg).sections).to_bytes(),
     }
+    for codec in GARBAGE_PAYLOAD_CODECS:  # a well-formed container whose payload the codec's library refuses
+        containers[f"GARBAGE-{codec}"] = Bitstream(codec, 96, 128, {}, {"image": bytes(range(200))}).to_bytes()
+    ssic = Bitstream.from_bytes(ssic_bytes)
+    containers["SSICPARAMS"] = Bitstream("ssic-tiny", 96, 128, {**ssic.params, "groups": [7]}, ssic.sections).to_bytes()
+    containers["ZOO"] = Bitstream("mbt2018-mse", 96, 128, {"quality": 3, "shape": [2, 2]}, {"y": b"x"}).to_bytes()
     for name, data in containers.items():
         files[name] = d / f"{name.lower()}.bin"
         files[name].write_bytes(data)
@@ -98,6 +103,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
+GARBAGE_PAYLOAD_CODECS = ("webp", "jpeg2000", "avif", "jpegxl", "heif")
 RD = ["rd", "--dataset", "DIR", "--out", "OUT/rd", "--quiet"]
 CASES = [
     # compress: quality, codec options, output path, input image, mask
@@ -140,6 +146,9 @@ CASES = [
     (["decompress", "SSICTRUNC", "OUT/x.png"], "truncated container"),
     (["decompress", "UNKNOWNCODEC", "OUT/x.png"], "unknown codec 'no-such-codec'"),
     (["decompress", "GARBAGEJPEG", "OUT/x.png"], "payload is not decodable"),
+    *[(["decompress", f"GARBAGE-{c}", "OUT/x.png"], f"{c}: payload is not decodable") for c in GARBAGE_PAYLOAD_CODECS],
+    (["decompress", "SSICPARAMS", "OUT/x.png"], "unexpected section"),
+    (["decompress", "ZOO", "OUT/x.png"], "weights file"),
     (["decompress", "WRONGSIZE", "OUT/x.png"], "container says (40, 40, 3)"),
     (["decompress", "JPEGBIN", "OUT/x.bin"], "extension .bin names no image format"),
     (["decompress", "JPEGBIN", "OUT/noext"], "no extension names no image format"),
@@ -179,6 +188,10 @@ CASES = [
     (["task", "--codec", "jpeg", "--limit", "0", "--results-dir", "OUT"], "must be at least 1"),
     (["task", "--codec", "jpeg", "--task-config", "NOTJSON", "--results-dir", "OUT"], "is not JSON"),
     (["task", "--codec", "jpeg", "--detector", "no-such", "--results-dir", "OUT"], "unknown detector 'no-such'"),
+    (
+        ["task", "--codec", "jpeg", "--codec", "ssic-tiny", "--qualities", "50", "--results-dir", "OUT"],
+        "do not all fit",
+    ),
     (["no-such-command"], "invalid choice: 'no-such-command'"),
     ([], "required: command"),
 ]

@@ -114,7 +114,7 @@ def test_encode_rejects_bad_requests(checkpoints):
     with pytest.raises(TypeError, match="unknown SSIC option"):
         codec.encode(IMAGE, 1, groups=[1])
     plain = create_codec("ssic-wostructure", checkpoint=checkpoints["wostructure"], config=SMALL)
-    with pytest.raises(ValueError, match="takes no mask"):
+    with pytest.raises(ValueError, match="takes no --mask"):
         plain.encode(IMAGE, 1, mask=MASK)
 
 
