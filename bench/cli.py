@@ -82,7 +82,7 @@ def _add_codec_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.datasets import load_dataset
-    from ssicbench.results import rows_frame, write_tables
+    from ssicbench.results import read_curves, rows_frame, write_tables
     from ssicbench.sweep import METRICS, CodecSpec, run_sweep
 
     config: dict[str, Any] = read_json_object(args.config, "sweep config (--config)") if args.config else {}
@@ -105,6 +105,10 @@ def cmd_rd(args: argparse.Namespace) -> int:
     metric_names = args.metrics or config.get("metrics", list(METRICS))
     if not isinstance(metric_names, list) or not set(metric_names) <= set(METRICS):
         raise UsageError(f"metrics {metric_names!r}: expected a list of {', '.join(METRICS)}")
+    report_cfg = config.get("report", {})
+    published = args.published if args.published is not None else report_cfg.get("published", [])
+    anchor = args.anchor or report_cfg.get("anchor")
+    read_curves([p for p in published if Path(p).exists()])  # a bad curve file is refused before the sweep
     rows = run_sweep(
         specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet
     )
@@ -113,11 +117,11 @@ def cmd_rd(args: argparse.Namespace) -> int:
     failed = frame[frame["status"] != "ok"]
     for _, row in failed.iterrows():
         log.warning("failed: %s q=%s %s: %s", row["codec"], row["quality"], row["image"], row["error"])
-    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    report_cfg = config.get("report", {})
-    published = args.published if args.published is not None else report_cfg.get("published", [])
-    anchor = args.anchor or report_cfg.get("anchor")
-    _report([out_dir], published, anchor, out_dir, title=f"{dataset}")
+    if summary.empty:
+        log.warning("no job succeeded: no curves, no report")
+    else:
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        _report([out_dir], published, anchor, out_dir, title=f"{dataset}")
     print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
     return EXIT_ROWS_FAILED if len(failed) else 0
 

@@ -51,14 +51,19 @@ def rows_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows))
     if frame.empty:
         return frame
+    for column in ("status", "error", "bpp"):  # present even when every job failed (or none did)
+        if column not in frame:
+            frame[column] = np.nan
     return frame.sort_values(["codec", "dataset", "image", "bpp"], na_position="last").reset_index(drop=True)
 
 
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean over images of each metric per codec, dataset and quality point (successful jobs only)."""
     ok = frame[frame["status"] == "ok"].copy()
-    ok["quality"] = ok["quality"].astype(str)
     columns = [c for c in MEAN_COLUMNS if c in ok]
+    if ok.empty:
+        return pd.DataFrame(columns=["codec", "dataset", "quality", *columns, "images"])
+    ok["quality"] = ok["quality"].astype(str)
     grouped = ok.groupby(["codec", "dataset", "quality"], sort=False)
     summary = grouped[columns].mean()
     summary["images"] = grouped.size()

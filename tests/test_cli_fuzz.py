@@ -37,6 +37,8 @@ def workdir():
         Image.fromarray(smooth_image(32, 48)).save(folder / "good.png")
         (folder / "set").mkdir()
         Image.fromarray(smooth_image(24, 24, seed=1)).save(folder / "set" / "a.png")
+        (folder / "bad").mkdir()
+        (folder / "bad" / "a.png").write_bytes(b"\x89PNG not really")
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             main(["compress", "--codec", "jpeg", "--quality", "40", str(folder / "good.png"), str(folder / "good.bin")])
         cwd = os.getcwd()
@@ -106,19 +108,22 @@ def test_decompress_random_containers_and_arguments(flips, cut, random_bytes, ou
 RD_FLAGS = st.sampled_from(
     ["--codecs", "--qualities", "--limit", "--jobs", "--metrics", "--dataset", "--config", "--anchor", "--option"]
 )
-RD_WORDS = st.sampled_from(["jpeg", "ssic-tiny", "nope", "set", "good.png", "psnr", "0", "1", "30", "-2", "abc", "x=y"])
+RD_WORDS = st.sampled_from(
+    ["jpeg", "ssic-tiny", "nope", "set", "bad", "good.png", "psnr", "0", "1", "30", "150", "-2", "abc", "x=y"]
+)
 
 
 @SETTINGS
 @given(
     extra=st.lists(st.one_of(RD_FLAGS, RD_WORDS), max_size=7),
     image_bytes=st.one_of(st.none(), st.binary(max_size=120)),
+    dataset=st.sampled_from(["set", "bad"]),
 )
-def test_rd_random_arguments_and_image_bytes(extra, image_bytes):
+def test_rd_random_arguments_and_image_bytes(extra, image_bytes, dataset):
     with workdir() as folder:
         if image_bytes is not None:
-            (folder / "set" / "b.png").write_bytes(image_bytes)
-        base = ["rd", "--codecs", "jpeg", "--qualities", "30", "--metrics", "psnr", "--dataset", "set"]
+            (folder / dataset / "b.png").write_bytes(image_bytes)
+        base = ["rd", "--codecs", "jpeg", "--qualities", "30", "--metrics", "psnr", "--dataset", dataset]
         check(*run([*base, "--out", "res", "--quiet", *extra]))
 
 
