@@ -111,7 +111,7 @@ CASES = [
     (["compress", "--codec", "jpeg", "--quality", "-5", "IN", "OUT/x.bin"], "got -5"),
     (["compress", "--codec", "jpeg", "--quality", "abc", "IN", "OUT/x.bin"], "got 'abc'"),
     (["compress", "--codec", "webp", "--quality", "1e9", "IN", "OUT/x.bin"], "[0, 100]"),
-    (["compress", "--codec", "ssic-tiny", "--quality", "3", "IN", "OUT/x.bin"], "no checkpoint for quality 3"),
+    (["compress", "--codec", "ssic-tiny", "--quality", "7", "IN", "OUT/x.bin"], "no checkpoint for quality 7"),
     (["compress", "--codec", "jpeg", "--checkpoint", "IN", "IN", "OUT/x.bin"], "jpeg does not take --checkpoint"),
     (["compress", "--codec", "jpeg", "--option", "speed=4", "IN", "OUT/x.bin"], "does not take --option speed="),
     (["compress", "--codec", "avif", "--weights", "IN", "IN", "OUT/x.bin"], "takes --option speed="),
