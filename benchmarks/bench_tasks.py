@@ -1,6 +1,6 @@
 """Detector and codec time per image on the embedded task set (or a COCO-format dataset).
 
-Usage: python benchmarks/bench_tasks.py [--detector opencv-hog] [--codec jpeg] [--quality 50]
+Usage: python benchmarks/bench_tasks.py [--detector onnx-centernet] [--codec jpeg] [--quality 50]
            [--scenario full] [--dataset embedded] [--limit N] [--repeat 3]
 Group scenarios (objects, category:<name>) need a structured codec (ssic-*); masks come from ground truth.
 """
@@ -20,7 +20,7 @@ from ssicbench.tasks.scenarios import parse_scenario
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--detector", default="opencv-hog")
+    parser.add_argument("--detector", default="onnx-centernet")
     parser.add_argument("--codec", default="jpeg")
     parser.add_argument("--quality", default="50")
     parser.add_argument("--scenario", default="full")

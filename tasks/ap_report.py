@@ -123,8 +123,14 @@ def bd_rate_on_ap(table: pd.DataFrame, metric: str, anchor: str | None = None) -
     return bd.rename(columns={"codec": "curve"}).assign(anchor=anchor)
 
 
-def plot_ap(table: pd.DataFrame, metrics: Sequence[str], path: str | Path, title: str = "") -> Path | None:
-    """AP (percent) versus bpp, one panel per metric; the uncompressed reference as a dashed line."""
+def plot_ap(
+    table: pd.DataFrame, metrics: Sequence[str], path: str | Path, title: str = "", ground_truth: str = ""
+) -> Path | None:
+    """AP (percent) versus bpp, one panel per metric; the uncompressed reference as a dashed line.
+
+    COCO's -1 (nothing to score, e.g. no ground truth in the decoded region) is left out, not drawn as -100 %.
+    `ground_truth` says what AP is measured against (e.g. "AP vs uncompressed detections"); it heads each panel.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,11 +143,14 @@ def plot_ap(table: pd.DataFrame, metrics: Sequence[str], path: str | Path, title
     reference = table[table["codec"] == REFERENCE]
     for ax, metric in zip(axes[0], metrics):
         for curve in ap_curves(table, metric):
-            ax.plot(curve.bpp, 100 * curve.metric(metric), marker="o", label=curve.name)
-        if len(reference):
+            values = np.asarray(curve.metric(metric), float)
+            ax.plot(curve.bpp, 100 * np.where(values < 0, np.nan, values), marker="o", label=curve.name)
+        if len(reference) and reference[metric].iloc[0] >= 0:
             ax.axhline(100 * reference[metric].iloc[0], color="k", linestyle="--", label="uncompressed")
         ax.set_xlabel("bits per pixel received")
         ax.set_ylabel(f"{metric.replace('_', ' ')} [%]")
+        if ground_truth:
+            ax.set_title(ground_truth, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title)
@@ -156,16 +165,22 @@ def write_task_report(
     anchor: str | None = None,
     title: str = "",
     category_ids: Sequence[int] | None = None,
+    ground_truth: str = "",
 ) -> dict[str, Path]:
-    """task_rows.csv, ap_vs_bpp.csv, ap_vs_bpp.png and bd_rate_ap.csv into `out_dir`; returns what it wrote."""
+    """task_rows.csv, ap_vs_bpp.csv, ap_vs_bpp.png and bd_rate_ap.csv into `out_dir`; returns what it wrote.
+
+    `ground_truth` (what AP is measured against) becomes a column of the AP table and the plot's panel titles.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"rows": out_dir / "task_rows.csv", "table": out_dir / "ap_vs_bpp.csv"}
     rows_table(rows).to_csv(written["rows"], index=False)
     table = ap_table(rows, dataset, iou_types, category_ids)
+    if ground_truth and len(table):
+        table.insert(3, "ground_truth", ground_truth)
     table.to_csv(written["table"], index=False)
     metrics = [f"{t}_AP" for t in iou_types]
-    plot = plot_ap(table, metrics, out_dir / "ap_vs_bpp.png", title)
+    plot = plot_ap(table, metrics, out_dir / "ap_vs_bpp.png", title, ground_truth)
     if plot:
         written["plot"] = plot
     bd = [bd_rate_on_ap(table, m, anchor) for m in metrics if m in table]

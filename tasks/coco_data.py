@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ssicbench.datasets import coco_val2017_dataset, data_home, fetch_coco_annotations
+from ssicbench.datasets import IMAGE_SUFFIXES, coco_val2017_dataset, data_home, fetch_coco_annotations, shipped_kodak
 from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 from ssicbench.registry import Registry
@@ -207,6 +207,33 @@ def embedded(limit: int | None = None) -> TaskDataset:
     """Photos shipped with scikit-image, annotated by hand (persons, cat, cup, spoon, motorcycle, horse)."""
     gt = json.loads((resources.files("ssicbench.tasks") / EMBEDDED_ANNOTATIONS).read_text())
     return TaskDataset("embedded", _subset(gt, limit), Path(str(resources.files("skimage") / "data")))
+
+
+def _coco_categories() -> list[dict[str, Any]]:
+    return [{"id": cid, "name": name} for cid, name in COCO_CATEGORIES.items()]
+
+
+@TASK_DATASETS.register("images", description="any folder of images, no labels (--images DIR; --ground-truth detector)")
+def image_folder(images: str | Path, limit: int | None = None, name: str = "") -> TaskDataset:
+    """Every image in `images` (ids 1.. in file-name order) without annotations: for pseudo ground truth."""
+    folder = Path(images)
+    if not folder.is_dir():
+        raise BenchError(f"image folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise BenchError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    entries = []
+    for image_id, path in enumerate(files, 1):
+        height, width = load_image(path).shape[:2]
+        entries.append({"id": image_id, "file_name": path.name, "height": height, "width": width})
+    gt = {"images": entries, "annotations": [], "categories": _coco_categories()}
+    return TaskDataset(name or folder.name, _subset(gt, limit), folder)
+
+
+@TASK_DATASETS.register("kodak", description="the 24 Kodak images shipped with the suite, no labels (pseudo GT)")
+def kodak(limit: int | None = None) -> TaskDataset:
+    """Kodak (kodim01..24 = ids 1..24) without annotations: use with --ground-truth detector."""
+    return image_folder(shipped_kodak(), limit, name="kodak")
 
 
 @lru_cache(maxsize=4)

