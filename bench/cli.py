@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,14 +78,24 @@ def _add_codec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--option", action="append", metavar="KEY=VALUE", help="other codec constructor option")
 
 
+PUBLISHED_HELP = (
+    "published curves to overlay: a curated set's name (bench/data/published_sets.json), CompressAI results"
+    " JSON files, folders of them, or a glob"
+)
+
+
 # --- rd ------------------------------------------------------------------------------------------------
 
 
 def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.datasets import load_dataset
-    from ssicbench.results import read_curves, rows_frame, write_tables
-    from ssicbench.sweep import METRICS, CodecSpec, run_sweep
+    from ssicbench.published import load_published
+    from ssicbench.results import rows_frame, write_tables
+    from ssicbench.store import RowStore
+    from ssicbench.summary import RunInfo, write_summary
+    from ssicbench.sweep import METRICS, CodecSpec, plan_jobs, run_sweep
 
+    started = time.perf_counter()
     config: dict[str, Any] = read_json_object(args.config, "sweep config (--config)") if args.config else {}
     if args.codecs:
         config["codecs"] = [{"name": n, "qualities": [], "options": _codec_options(args)} for n in args.codecs]
@@ -99,6 +110,9 @@ def cmd_rd(args: argparse.Namespace) -> int:
     specs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
     if args.codecs and args.qualities:
         specs = [spec.with_qualities(_cli_qualities(spec, args.qualities)) for spec in specs]
+    names = [s.display for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"two codec entries share a name ({', '.join(names)}): give one a 'label'")
     images = load_dataset(dataset)
     if args.limit:
         images = images[: args.limit]
@@ -107,10 +121,14 @@ def cmd_rd(args: argparse.Namespace) -> int:
         raise UsageError(f"metrics {metric_names!r}: expected a list of {', '.join(METRICS)}")
     report_cfg = config.get("report", {})
     published = args.published if args.published is not None else report_cfg.get("published", [])
-    anchor = args.anchor or report_cfg.get("anchor")
-    read_curves([p for p in published if Path(p).exists()])  # a bad curve file is refused before the sweep
+    anchors = args.anchor or _as_list(report_cfg.get("anchors", report_cfg.get("anchor", [])))
+    load_published(published)  # unknown sets and bad curve files are refused before the sweep
+    workers = args.jobs or config.get("jobs") or os.cpu_count() or 1
+    store = RowStore(out_dir / "rows")
+    planned = plan_jobs(specs, Path(dataset).name, images, metric_names)
+    reused = sum(store.done(job.key) for job in planned)
     rows = run_sweep(
-        specs, Path(dataset).name, images, out_dir, n_jobs=args.jobs, metric_names=metric_names, progress=not args.quiet
+        specs, Path(dataset).name, images, out_dir, n_jobs=workers, metric_names=metric_names, progress=not args.quiet
     )
     frame = rows_frame(rows)
     summary = write_tables(frame, out_dir)
@@ -119,10 +137,21 @@ def cmd_rd(args: argparse.Namespace) -> int:
         log.warning("failed: %s q=%s %s: %s", row["codec"], row["quality"], row["image"], row["error"])
     if summary.empty:
         log.warning("no job succeeded: no curves, no report")
-    else:
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        _report([out_dir], published, anchor, out_dir, title=f"{dataset}")
+        print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
+        return EXIT_ROWS_FAILED
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    title = f"{Path(dataset).name} ({len(images)} images)"
+    curves, table, written = _report([out_dir], published, anchors, out_dir, title=title)
+    command = "run_bench.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "run_bench.py rd"
+    elapsed, cpu = time.perf_counter() - started, _cpu_seconds()
+    run = RunInfo(command, Path(dataset).name, len(images), elapsed, cpu, len(planned) - reused, reused, workers)
+    print(f"summary: {write_summary(out_dir, run, specs, summary, curves, table, written)}")
     print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
+    elapsed = time.perf_counter() - started
+    print(
+        f"elapsed: {elapsed:.0f} s ({elapsed / 60:.1f} min) wall, {_cpu_seconds():.0f} s CPU, for {run.jobs_run}"
+        f" jobs on {workers} workers"
+    )
     return EXIT_ROWS_FAILED if len(failed) else 0
 
 
@@ -142,13 +171,27 @@ def _cli_qualities(spec: Any, texts: Sequence[str]) -> tuple[Any, ...]:
     return qualities
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished worker processes."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 # --- report --------------------------------------------------------------------------------------------
 
 
 def _report(
-    result_dirs: Sequence[Path], published: Sequence[str], anchor: str | None, out_dir: Path, title: str
-) -> None:
-    from ssicbench.report import bd_table, write_bd_table, write_report
+    result_dirs: Sequence[Path], published: Sequence[str], anchors: Sequence[str], out_dir: Path, title: str
+) -> tuple[list, Any, dict[str, Path]]:
+    """Figures and BD tables of our runs' curves plus the published ones; returns (curves, BD table, files)."""
+    from ssicbench.published import load_published
+    from ssicbench.report import bd_tables, write_bd_table, write_report
     from ssicbench.results import read_curves
 
     missing = [str(d) for d in result_dirs if not (Path(d) / "compressai").is_dir()]
@@ -157,18 +200,37 @@ def _report(
     curves = read_curves([Path(d) / "compressai" for d in result_dirs])
     for curve in curves:  # our own runs, read back from their CompressAI-format files
         curve.published = False
-    curves += read_curves([p for p in published if Path(p).exists()])
-    for missing in (p for p in published if not Path(p).exists()):
-        log.warning("published curves not found: %s (skipped)", missing)
-    written = write_report(curves, out_dir, None, title)
-    if anchor in {c.name for c in curves}:
-        table = bd_table(curves, anchor)
-        written["bd_table"] = write_bd_table(table, anchor, out_dir)
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    elif anchor:
-        log.warning("anchor %r is not among the curves; no BD table", anchor)
+    ours = {c.name for c in curves}
+    others = load_published(published)
+    for curve in others:
+        if curve.name in ours:
+            curve.name = f"{curve.name} (published)"
+    curves += others
+    written = write_report(curves, out_dir, (), title)
+    names = {c.name for c in curves}
+    for anchor in (a for a in anchors if a not in names):
+        log.warning("anchor %r is not among the curves; no BD table against it", anchor)
+    table = bd_tables(curves, anchors)
+    if len(table):
+        written["bd_table"] = write_bd_table(table, out_dir)
+        shown = table.drop(columns=[c for c in table.columns if c.endswith("_note")] + ["published"])
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="n/a"))
+        print(f"(n/a: the reason is in {out_dir / 'bd_table.md'})")
     for name, path in written.items():
         print(f"{name}: {path}")
+    return curves, table, written
+
+
+def _default_title(result_dirs: Sequence[Path]) -> str:
+    """'<dataset> (<n> images)' from the runs' summary.csv, when they agree."""
+    import pandas as pd
+
+    found = set()
+    for folder in result_dirs:
+        if (Path(folder) / "summary.csv").is_file():
+            summary = pd.read_csv(Path(folder) / "summary.csv")
+            found |= {f"{d} ({int(n)} images)" for d, n in zip(summary["dataset"], summary["images"])}
+    return found.pop() if len(found) == 1 else ""
 
 
 EXIT_ROWS_FAILED = 1  # `rd` and `task`: every job ran, some rows are error rows (exit 2 is bad input)
@@ -179,7 +241,9 @@ EXIT_RULE = (
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _report([Path(d) for d in args.results], args.published or [], args.anchor, Path(args.out), args.title)
+    results = [Path(d) for d in args.results]
+    title = args.title or _default_title(results)
+    _report(results, args.published or [], args.anchor or [], Path(args.out), title)
     return 0
 
 
@@ -309,20 +373,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="dataset name (embedded, kodak, coco-val2017) or image folder")
     p.add_argument("--limit", type=_positive_int, help="only the first N images (N >= 1)")
     p.add_argument("--out", help="results folder (default results/<dataset>)")
-    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
+    p.add_argument(
+        "--jobs", type=_positive_int, help="parallel worker processes (default: the config's 'jobs', else all cores)"
+    )
     p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])
-    p.add_argument("--published", nargs="*", help="CompressAI results JSON files/folders to overlay")
-    p.add_argument("--anchor", help="codec name the BD table is relative to")
+    p.add_argument("--published", nargs="*", help=PUBLISHED_HELP)
+    p.add_argument("--anchor", nargs="+", help="curve name(s) the BD tables are relative to (e.g. jpeg VTM)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_codec_options(p)
     p.set_defaults(func=cmd_rd)
 
     p = sub.add_parser("report", help="BD tables and RD plots from result folders and published curves")
     p.add_argument("results", nargs="*", default=[], help="result folders of `rd` runs")
-    p.add_argument("--published", nargs="*", help="CompressAI results JSON files/folders")
-    p.add_argument("--anchor", help="anchor curve name for BD-rate")
+    p.add_argument("--published", nargs="*", help=PUBLISHED_HELP)
+    p.add_argument("--anchor", nargs="+", help="curve name(s) the BD tables are relative to (e.g. JPEG VTM)")
     p.add_argument("--out", default="results/report")
-    p.add_argument("--title", default="")
+    p.add_argument("--title", default="", help="figure title (default: dataset and image count of the runs)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compress", help="encode one image into a container file")

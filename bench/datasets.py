@@ -160,3 +160,8 @@ def fetch_zip(url: str, dest_dir: Path, md5: str | None = None, sha256: str | No
     with zipfile.ZipFile(archive) as zf:
         zf.extractall(dest_dir)
     archive.unlink()
+
+
+def shipped_kodak_masks() -> Path:
+    """The SSIC paper's Kodak group masks shipped with the suite (see data/kodak_group_masks/PROVENANCE.md)."""
+    return Path(str(resources.files("ssicbench") / "data" / "kodak_group_masks"))

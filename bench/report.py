@@ -1,4 +1,4 @@
-"""Reports: Bjontegaard deltas (BD-rate, BD-PSNR) against an anchor, and RD plots with published curves."""
+"""Reports: Bjontegaard deltas (BD-rate, BD-PSNR) against anchors, with the reason where a delta cannot be had."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from scipy.interpolate import PchipInterpolator
 from ssicbench.results import Curve
 
 PLOT_METRICS = {"psnr": "PSNR RGB [dB]", "ms_ssim_db": "MS-SSIM RGB [dB]"}
+METRIC_NAMES = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM", "psnr_region": "region PSNR"}
 
 
 def _integral(x: np.ndarray, y: np.ndarray, low: float, high: float, method: str) -> float:
@@ -62,60 +63,115 @@ def bd_quality(
 def bd_table(
     curves: Sequence[Curve], anchor: str, metrics: Sequence[str] = ("psnr", "ms_ssim_db"), method: str = "cubic"
 ) -> pd.DataFrame:
-    """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric."""
+    """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric.
+
+    A cell that cannot be computed is NaN and its reason is in the `<metric>_note` column (empty when computed).
+    """
     by_name = {c.name: c for c in curves}
     if anchor not in by_name:
         raise KeyError(f"anchor {anchor!r} is not among the curves: {', '.join(sorted(by_name))}")
     ref = by_name[anchor]
     rows = []
     for curve in curves:
-        row = {"codec": curve.name, "published": curve.published, "points": len(curve.bpp)}
+        row = {"codec": curve.name, "source": curve_source(curve), "published": curve.published}
+        row["points"] = len(curve.bpp)
         for metric in metrics:
-            a, t = ref.metric(metric), curve.metric(metric)
-            usable = a is not None and t is not None and len(a) >= 4 and len(t) >= 4
-            row[f"bd_rate_{metric}_%"] = bd_rate(ref.bpp, a, curve.bpp, t, method) if usable else np.nan
-            row[f"bd_{metric}"] = bd_quality(ref.bpp, a, curve.bpp, t, method) if usable else np.nan
+            rate, quality, note = _bd_cells(ref, curve, metric, method)
+            row[f"bd_rate_{metric}_%"], row[f"bd_{metric}"], row[f"{metric}_note"] = rate, quality, note
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def plot_rd(curves: Sequence[Curve], metric: str, path: str | Path, title: str = "") -> Path | None:
-    """Plot bpp vs `metric` for every curve that has it; published curves dashed. None if no curve has it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    drawable = [c for c in curves if c.metric(metric) is not None]
-    if not drawable:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for curve in drawable:
-        style = dict(linestyle="--", marker=".", alpha=0.7) if curve.published else dict(linestyle="-", marker="o")
-        label = f"{curve.name} (published)" if curve.published else curve.name
-        ax.plot(curve.bpp, curve.metric(metric), label=label, **style)
-    ax.set_xlabel("bits per pixel")
-    ax.set_ylabel(PLOT_METRICS.get(metric, metric))
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    return save_figure(fig, path)
+MIN_BD_POINTS = 4  # the cubic fit of the Bjontegaard method needs four points
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Write a matplotlib figure as a PNG (creating its folder) and release it."""
-    import matplotlib.pyplot as plt
+def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float, float, str]:
+    """(BD-rate %, BD-quality, reason) of `curve` against `ref`; the reason is empty when both are computed."""
+    name = METRIC_NAMES.get(metric, metric)
+    a, t = ref.metric(metric), curve.metric(metric)
+    if t is None:
+        if metric == "psnr" and curve.metric("psnr_region") is not None:
+            return np.nan, np.nan, "measured inside the decoded region only (partial decoding), not whole-image"
+        return np.nan, np.nan, f"curve has no {name}"
+    if a is None:
+        return np.nan, np.nan, f"anchor has no {name}"
+    for who, values in (("curve", t), ("anchor", a)):
+        if len(values) < MIN_BD_POINTS:
+            return np.nan, np.nan, f"{who} has {len(values)} rate point(s); BD needs >= {MIN_BD_POINTS}"
+    with np.errstate(all="ignore"):
+        rate = bd_rate(ref.bpp, a, curve.bpp, t, method)
+        quality = bd_quality(ref.bpp, a, curve.bpp, t, method)
+    reasons = []
+    if not np.isfinite(rate):
+        reasons.append(f"BD-rate: {name} ranges do not overlap" if _disjoint(a, t) else "BD-rate: not finite")
+    if not np.isfinite(quality):
+        reasons.append(
+            "BD-quality: rate ranges do not overlap" if _disjoint(ref.bpp, curve.bpp) else "BD-quality: not finite"
+        )
+    rate, quality = (v if np.isfinite(v) else np.nan for v in (rate, quality))
+    return rate, quality, "; ".join(reasons)
 
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+
+def _disjoint(a: np.ndarray, b: np.ndarray) -> bool:
+    return min(a.max(), b.max()) <= max(a.min(), b.min())
 
 
-def write_report(curves: Sequence[Curve], out_dir: str | Path, anchor: str | None, title: str = "") -> dict[str, Path]:
-    """BD tables (CSV + Markdown) and RD plots for PSNR and MS-SSIM into `out_dir`."""
+def curve_source(curve: Curve) -> str:
+    """Where a curve's numbers come from, as tables and legends say it."""
+    if curve.figure_read:
+        return "read off a figure"
+    return "published" if curve.published else "measured"
+
+
+def bd_tables(curves: Sequence[Curve], anchors: Sequence[str], method: str = "cubic") -> pd.DataFrame:
+    """`bd_table` against each anchor that is among the curves, stacked with an `anchor` column."""
+    names = {c.name for c in curves}
+    tables = [bd_table(curves, a, method=method).assign(anchor=a) for a in anchors if a in names]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["anchor", *[c for c in table.columns if c != "anchor"]]]
+
+
+def bd_markdown(table: pd.DataFrame) -> str:
+    """The BD table as Markdown, one section per anchor; cells that cannot be computed say n/a and why."""
+    metrics = [c[len("bd_rate_") : -len("_%")] for c in table.columns if c.startswith("bd_rate_")]
+    parts = []
+    for anchor, part in table.groupby("anchor", sort=False):
+        header = ["curve", "source", "points"]
+        for m in metrics:
+            header += [f"BD-rate {METRIC_NAMES.get(m, m)} [%]", f"BD-{METRIC_NAMES.get(m, m)} [dB]"]
+        lines = ["| " + " | ".join([*header, "why n/a"]) + " |", "|" + "---|" * (len(header) + 1)]
+        for _, row in part.iterrows():
+            cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
+            notes = []
+            for m in metrics:
+                cells += [_cell(row[f"bd_rate_{m}_%"], "+.1f"), _cell(row[f"bd_{m}"], "+.2f")]
+                if row.get(f"{m}_note"):
+                    notes.append(f"{METRIC_NAMES.get(m, m)}: {row[f'{m}_note']}")
+            lines.append("| " + " | ".join([*cells, "; ".join(notes)]) + " |")
+        parts.append(f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality)\n\n" + "\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def _cell(value: float, fmt: str) -> str:
+    return "n/a" if pd.isna(value) else format(value, fmt)
+
+
+def write_bd_table(table: pd.DataFrame, out_dir: str | Path) -> Path:
+    """A BD table (from `bd_tables`) as CSV (returned) and Markdown in `out_dir`."""
+    out_dir = Path(out_dir)
+    table.to_csv(out_dir / "bd_table.csv", index=False)
+    (out_dir / "bd_table.md").write_text(bd_markdown(table))
+    return out_dir / "bd_table.csv"
+
+
+def write_report(
+    curves: Sequence[Curve], out_dir: str | Path, anchors: Sequence[str] = (), title: str = ""
+) -> dict[str, Path]:
+    """RD plots for PSNR and MS-SSIM and, against each anchor among the curves, BD tables (CSV + Markdown)."""
+    from ssicbench.figures import plot_rd
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -123,16 +179,20 @@ def write_report(curves: Sequence[Curve], out_dir: str | Path, anchor: str | Non
         path = plot_rd(curves, metric, out_dir / f"rd_{metric}.png", title)
         if path:
             written[f"rd_{metric}"] = path
-    if anchor:
-        written["bd_table"] = write_bd_table(bd_table(curves, anchor), anchor, out_dir)
+    table = bd_tables(curves, anchors)
+    if len(table):
+        written["bd_table"] = write_bd_table(table, out_dir)
     return written
 
 
-def write_bd_table(table: pd.DataFrame, anchor: str, out_dir: str | Path) -> Path:
-    """A BD table as CSV (returned) and Markdown in `out_dir`."""
-    out_dir = Path(out_dir)
-    table.to_csv(out_dir / "bd_table.csv", index=False)
-    (out_dir / "bd_table.md").write_text(
-        f"BD against anchor `{anchor}`\n\n" + table.to_markdown(index=False, floatfmt=".2f") + "\n"
-    )
-    return out_dir / "bd_table.csv"
+def save_figure(fig, path: str | Path, tight: bool = True) -> Path:
+    """Write a matplotlib figure as a PNG (creating its folder) and release it; `tight` runs tight_layout first."""
+    import matplotlib.pyplot as plt
+
+    if tight:
+        fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,31 @@ from ssicbench.jsonfile import read_json_object
 COMPRESSAI_KEYS = {
     "bpp": "bpp",
     "psnr": "psnr-rgb",
+    "psnr_region": "psnr-rgb-region",
     "ms_ssim": "ms-ssim-rgb",
     "ms_ssim_db": "ms-ssim-db-rgb",
+    "region_fraction": "region-fraction",
     "lpips": "lpips",
     "encode_s": "encoding_time",
     "decode_s": "decoding_time",
 }
-MEAN_COLUMNS = ["bpp", "psnr", "ms_ssim", "ms_ssim_db", "lpips", "encode_s", "decode_s"]
+MEAN_COLUMNS = [
+    "bpp",
+    "bpp_whole",
+    "psnr",
+    "psnr_region",
+    "region_fraction",
+    "ms_ssim",
+    "ms_ssim_db",
+    "lpips",
+    "encode_s",
+    "decode_s",
+]
+QUALITY_KEYS = ("psnr", "psnr_region", "ms_ssim", "ms_ssim_db", "lpips")  # a curve needs one of them
+
+
+class PublishedDataError(UsageError):
+    """A results JSON (published or ours) with a missing or malformed field."""
 
 
 @dataclass
@@ -35,6 +54,7 @@ class Curve:
     values: dict[str, list[float]]
     description: str = ""
     published: bool = False
+    figure_read: bool = False  # points read off a paper's figure (approximate), not measured
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,25 +127,56 @@ def write_compressai_json(curve: Curve, path: str | Path) -> None:
 
 
 def read_compressai_json(path: str | Path) -> Curve:
-    """Load a published (or our own) CompressAI results JSON as a Curve, points sorted by bpp."""
+    """Load a published (or our own) CompressAI results JSON as a Curve, points sorted by bpp.
+
+    Every field the suite uses is checked: a missing or malformed one is a PublishedDataError naming the file
+    and the field, never a silently dropped curve or metric. Keys the suite does not know are ignored.
+    """
     data = read_json_object(path, "results JSON")
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise PublishedDataError(f"{path}: field '{key}' must be a string")
+    if not isinstance(data.get("read_off_figure", False), bool):
+        raise PublishedDataError(f"{path}: field 'read_off_figure' must be true or false")
     results = data.get("results")
-    if not isinstance(results, dict) or not isinstance(results.get("bpp"), list) or not results["bpp"]:
-        raise UsageError(f"results JSON {path} has no 'results' with a 'bpp' list (CompressAI's results format)")
+    if not isinstance(results, dict):
+        raise PublishedDataError(f"{path}: field 'results' is {'missing' if results is None else 'not an object'}")
+    if "bpp" not in results:
+        raise PublishedDataError(f"{path}: field 'results.bpp' is missing")
     ours = {v: k for k, v in COMPRESSAI_KEYS.items()}
-    try:
-        values = {
-            ours[k]: [float(x) for x in v]
-            for k, v in results.items()
-            if k in ours and isinstance(v, list) and len(v) == len(results["bpp"])
-        }
-    except (TypeError, ValueError):
-        raise UsageError(f"results JSON {path} holds values that are not numbers") from None
+    values = {ours[k]: _numbers(path, k, v) for k, v in results.items() if k in ours}
+    if not len(values["bpp"]) or min(values["bpp"]) <= 0:
+        raise PublishedDataError(f"{path}: field 'results.bpp' must hold positive rates")
+    rates = len(values["bpp"])
+    for key, column in values.items():
+        if len(column) != rates:
+            raise PublishedDataError(
+                f"{path}: field 'results.{COMPRESSAI_KEYS[key]}' has {len(column)} values, 'bpp' has {rates}"
+            )
+    if not any(k in values for k in QUALITY_KEYS):
+        known = ", ".join(COMPRESSAI_KEYS[k] for k in QUALITY_KEYS)
+        raise PublishedDataError(f"{path}: 'results' holds no quality metric ({known})")
     order = np.argsort(values["bpp"])
     values = {k: [v[i] for i in order] for k, v in values.items()}
     if "ms_ssim" in values and "ms_ssim_db" not in values:
         values["ms_ssim_db"] = [-10 * np.log10(1 - v) for v in values["ms_ssim"]]
-    return Curve(data.get("name", Path(path).stem), values, data.get("description", ""), published=True)
+    return Curve(
+        data.get("name", Path(path).stem),
+        values,
+        data.get("description", ""),
+        published=True,
+        figure_read=data.get("read_off_figure", False),
+        extra={"path": str(path)},
+    )
+
+
+def _numbers(path: str | Path, key: str, value: Any) -> list[float]:
+    """`results.<key>` as a list of finite numbers, or a PublishedDataError naming the file and field."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    ):
+        raise PublishedDataError(f"{path}: field 'results.{key}' must be a list of finite numbers")
+    return [float(v) for v in value]
 
 
 def read_curves(paths: Iterable[str | Path]) -> list[Curve]:

@@ -5,6 +5,10 @@ bpp, the metrics and the timings are those of what a receiver really gets. A job
 quality, dataset and image, plus a hash of the image's bytes, of the codec's options, of its weights
 and the metrics asked for: a changed image, new weights or another metric is computed anew, never
 taken from an old row. Any failure in a job becomes an error row (retried by the next run).
+
+A structured codec given group masks (`masks`) codes each image with its mask; with `decode: "objects"` the
+receiver gets only the side information and the object groups (`received_part`), and PSNR is measured
+inside the decoded region. Full and object-only decoding of one image share one encode (`_encode`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,22 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ssicbench import metrics
 from ssicbench.codecs import Bitstream, Codec, create_codec
-from ssicbench.datasets import ImageItem
+from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_BLOCK
+from ssicbench.codecs.ssic.masks import load_group_mask
+from ssicbench.codecs.ssic.sections import SIDE, group_section
+from ssicbench.datasets import ImageItem, shipped_kodak_masks
 from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError
 from ssicbench.imageio import load_image
 from ssicbench.jobs import run_jobs
@@ -32,20 +42,32 @@ from ssicbench.weights import file_fingerprint
 log = logging.getLogger(__name__)
 
 METRICS = ("psnr", "ms-ssim", "lpips")
+DECODE = ("all", "objects")  # what the receiver of a structured container decodes
+MASK_SETS = {"kodak": shipped_kodak_masks}  # group-mask folders shipped with the suite, by name
 
 
 @dataclass(frozen=True)
 class CodecSpec:
-    """A codec as a sweep names it: registry name, constructor options and the quality points to run."""
+    """A codec as a sweep names it: registry name, constructor options, the quality points to run and, for
+    structured codecs, the group masks to code with (`masks`: a folder or a shipped set such as "kodak") and
+    what the receiver decodes (`decode`: "all" groups or only the "objects", i.e. groups other than 0)."""
 
     name: str
     qualities: tuple[Any, ...] = ()
     options: dict[str, Any] = field(default_factory=dict, hash=False)
     label: str = ""
+    masks: str = ""
+    decode: str = "all"
+
+    def __post_init__(self) -> None:
+        if self.decode not in DECODE:
+            raise UsageError(f"codec {self.name}: decode must be one of {', '.join(DECODE)}, not {self.decode!r}")
+        if self.decode != "all" and not self.masks:
+            raise UsageError(f"codec {self.name}: decode {self.decode!r} needs group masks ('masks')")
 
     @property
     def display(self) -> str:
-        return self.label or self.name
+        return self.label or (self.name if self.decode == "all" else f"{self.name} ({self.decode} only)")
 
     def build(self) -> Codec:
         return _cached_codec(self.name, self.options_json)
@@ -55,7 +77,7 @@ class CodecSpec:
         return json.dumps(self.options, sort_keys=True, default=str)
 
     def with_qualities(self, qualities: Sequence[Any]) -> CodecSpec:
-        return CodecSpec(self.name, tuple(qualities), self.options, self.label)
+        return replace(self, qualities=tuple(qualities))
 
     def fingerprint(self, quality: Any) -> str:
         """Hash of the options and the weights used at `quality`; "unavailable" when they cannot be found."""
@@ -66,9 +88,20 @@ class CodecSpec:
             weights = "unavailable"
         return f"{options}:{weights}" if weights else options
 
+    def group_mask(self, image: ImageItem, image_hw: tuple[int, int]) -> np.ndarray | None:
+        """The group mask of `image` from `masks` (a PNG or .npy named like the image), None without masks."""
+        if not self.masks:
+            return None
+        folder = MASK_SETS[self.masks]() if self.masks in MASK_SETS else Path(self.masks)
+        stem = Path(image.name).stem
+        found = [p for p in (folder / f"{stem}.png", folder / f"{stem}.npy") if p.is_file()]
+        if not found:
+            raise UsageError(f"no group mask for {image.name} in {folder} ({stem}.png or {stem}.npy)")
+        return load_group_mask(found[0], image_hw)
+
     @classmethod
     def from_config(cls, entry: str | dict[str, Any]) -> CodecSpec:
-        """`"jpeg"` or `{"name": "jpeg", "qualities": [...], "options": {...}, "label": "..."}`."""
+        """`"jpeg"` or `{"name", "qualities", "options", "label", "masks", "decode"}`; no qualities: the codec's."""
         if isinstance(entry, str):
             entry = {"name": entry}
         if (
@@ -81,9 +114,14 @@ class CodecSpec:
                 f"codec entry {entry!r}: expected a name or {{'name': str, 'qualities': [...], 'options': {{...}}}}"
             )
         spec = cls(
-            entry["name"], tuple(entry.get("qualities", ())), dict(entry.get("options", {})), entry.get("label", "")
+            entry["name"],
+            tuple(entry.get("qualities", ())),
+            dict(entry.get("options", {})),
+            entry.get("label", ""),
+            entry.get("masks", ""),
+            entry.get("decode", "all"),
         )
-        return spec if spec.qualities else cls(spec.name, tuple(spec.build().qualities), spec.options, spec.label)
+        return spec if spec.qualities else spec.with_qualities(spec.build().qualities)
 
 
 @cache
@@ -104,6 +142,7 @@ class RDJob:
     metrics: tuple[str, ...] = METRICS
     image_digest: str = ""
     codec_digest: str = ""
+    containers: str = ""  # where containers coded with group masks are kept for the other decoding modes
 
     @property
     def key(self) -> str:
@@ -126,12 +165,26 @@ def image_digest(path: Path) -> str:
 
 
 def plan_jobs(
-    codecs: Sequence[CodecSpec], dataset: str, images: Sequence[ImageItem], metric_names=METRICS
+    codecs: Sequence[CodecSpec],
+    dataset: str,
+    images: Sequence[ImageItem],
+    metric_names=METRICS,
+    containers: str | Path = "",
 ) -> list[RDJob]:
-    """Every codec x quality x image, each keyed by the content of its image, codec options and weights."""
+    """Every codec x quality x image, each keyed by the content of its image, codec options and weights;
+    `containers`: the folder where jobs coding with group masks share their encodes."""
     digests = {img.path: image_digest(img.path) for img in images}
     return [
-        RDJob(c, q, dataset, img, tuple(metric_names), digests[img.path], c.fingerprint(q))
+        RDJob(
+            c,
+            q,
+            dataset,
+            img,
+            tuple(metric_names),
+            digests[img.path],
+            c.fingerprint(q),
+            str(containers) if c.masks else "",
+        )
         for c in codecs
         for q in c.qualities
         for img in images
@@ -152,16 +205,20 @@ def run_rd_job(job: RDJob) -> dict[str, Any]:
         codec = job.codec.build()
         codec.check_quality(job.quality)
         image = load_image(job.image.path)
-        start = time.perf_counter()
-        data = codec.encode(image, job.quality).to_bytes()
-        encode_s = time.perf_counter() - start
+        mask = job.codec.group_mask(job.image, image.shape[:2])
+        bitstream, full, encode_s = _encode(job, codec, image, mask)
+        data, region = received_part(codec, bitstream, full, mask, job.codec.decode)
         start = time.perf_counter()
         decoded = codec.decode(Bitstream.from_bytes(data))
         decode_s = time.perf_counter() - start
         height, width = image.shape[:2]
         row.update(status="ok", height=height, width=width, bytes=len(data), bpp=8.0 * len(data) / (height * width))
         row.update(encode_s=encode_s, decode_s=decode_s)
-        row.update(distortion_row(image, decoded, job.metrics))
+        if region is None:
+            row.update(distortion_row(image, decoded, job.metrics))
+        else:  # partial decoding: only PSNR is defined on an irregular region
+            row.update(bpp_whole=8.0 * len(full) / (height * width), region_fraction=float(region.mean()))
+            row["psnr_region"] = metrics.psnr(image[region], decoded[region])
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
     except Exception as exc:  # a bug or a library failure on this input: recorded, the sweep goes on
@@ -173,6 +230,60 @@ def run_rd_job(job: RDJob) -> dict[str, Any]:
 
 
 IMAGE_METRIC_COLUMNS = ("psnr", "ms_ssim", "ms_ssim_db")  # a NaN here is this image's failure, not the setup's
+
+
+def _encode(job: RDJob, codec: Codec, image: np.ndarray, mask: np.ndarray | None) -> tuple[Bitstream, bytes, float]:
+    """The container of `job` (parsed, serialized) and its encode time.
+
+    With group masks, full and object-only decoding of one image share one encode: the first job to code it
+    keeps the container (and its encode time) under `job.containers`, named after everything it depends on.
+    """
+    spec = job.codec
+    cached = None
+    if job.containers:
+        stat = job.image.path.stat()
+        source = [spec.name, spec.options, spec.masks, job.quality, str(job.image.path), stat.st_size, stat.st_mtime_ns]
+        digest = hashlib.sha1(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        cached = Path(job.containers) / f"{spec.name}-q{job.quality}-{Path(job.image.name).stem}-{digest}.ssbc"
+        if cached.exists():
+            data = cached.read_bytes()
+            return Bitstream.from_bytes(data), data, json.loads(cached.with_suffix(".json").read_text())["encode_s"]
+    start = time.perf_counter()
+    bitstream = codec.encode(image, job.quality, **({} if mask is None else {"mask": mask}))
+    data = bitstream.to_bytes()
+    encode_s = time.perf_counter() - start
+    if cached is not None:  # the time first, then the container: a container on disk always has its time
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(cached.with_suffix(".json"), json.dumps({"encode_s": encode_s}).encode())
+        _write_atomic(cached, data)
+    return bitstream, data, encode_s
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def received_part(
+    codec: Codec, bitstream: Bitstream, full: bytes, mask: np.ndarray | None, decode: str
+) -> tuple[bytes, np.ndarray | None]:
+    """What the receiver gets (serialized) and the pixels it decodes (None: the whole image).
+
+    "all": the whole container. "objects": the `side` section and the sections of the mask's non-zero
+    groups, cut with `Bitstream.subset`, so the bytes counted are those of the received sections only.
+    """
+    if mask is not None and SIDE not in bitstream.sections:
+        raise BenchError(f"codec {codec.name!r} is not structured (no {SIDE!r} section): it takes no group masks")
+    if decode == "all":
+        return full, None
+    objects = sorted(int(g) for g in np.unique(mask) if g != 0)
+    if not objects:
+        raise BenchError("the group mask has no object group (only background 0): nothing to decode")
+    data = bitstream.subset({SIDE, *(group_section(g) for g in objects)}).to_bytes()
+    height, width = bitstream.height, bitstream.width
+    region = np.kron(mask != 0, np.ones((MASK_BLOCK, MASK_BLOCK), dtype=bool))[:height, :width]
+    return data, region
 
 
 def distortion_row(image, decoded, names: Sequence[str]) -> dict[str, Any]:
@@ -213,7 +324,7 @@ def run_sweep(
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Run every job not yet stored under `out_dir/rows` and return all rows of this sweep's jobs."""
-    jobs = plan_jobs(codecs, dataset, images, metric_names)
+    jobs = plan_jobs(codecs, dataset, images, metric_names, Path(out_dir) / "containers")
     store = RowStore(Path(out_dir) / "rows")
     if "lpips" in metric_names and not metrics.lpips_available():
         log.warning("LPIPS unavailable (backbone weights missing): recorded as NaN")

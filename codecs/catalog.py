@@ -54,19 +54,28 @@ def _zoo_check(files: list[str]) -> Callable[[], str]:
 
 
 for _variant in VARIANTS:
-    register_codec(f"ssic-{_variant}", qualities=[1], description=SSIC_DESCRIPTIONS[_variant], check=_needs_checkpoint)(
-        LazyFactory("ssicbench.codecs.ssic.codec", "make_ssic_codec", _variant)
-    )
+    register_codec(
+        f"ssic-{_variant}",
+        qualities=[1],
+        description=SSIC_DESCRIPTIONS[_variant],
+        check=_needs_checkpoint,
+        weights="the official SSIC checkpoints (linked from the SSIC repository), given with --checkpoint",
+    )(LazyFactory("ssicbench.codecs.ssic.codec", "make_ssic_codec", _variant))
 
 register_codec(
     "ssic-tiny",
     qualities=TINY_QUALITIES,
     description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; 4 rate points",
     check=_tiny_check,
+    weights="demonstration weights, not the paper's model: trained on package photos, see configs/train/README.md",
 )(LazyFactory("ssicbench.codecs.ssic.bundled", "ssic_tiny"))
 
 ZOO_CATALOG = json.loads((resources.files("ssicbench.codecs") / "zoo_catalog.json").read_text())
 for _name, _entry in ZOO_CATALOG["codecs"].items():
     register_codec(
-        _name, qualities=_entry["qualities"], description=_entry["description"], check=_zoo_check(_entry["weights"])
+        _name,
+        qualities=_entry["qualities"],
+        description=_entry["description"],
+        check=_zoo_check(_entry["weights"]),
+        weights="CompressAI's pretrained weights: torch hub cache or --weights",
     )(LazyFactory("ssicbench.codecs.compressai_zoo", "make_zoo_codec", _name))

@@ -22,6 +22,7 @@ from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError, UsageError
 
 PAYLOAD = "image"
+NO_WEIGHTS = "none (classical codec)"
 
 
 class SinglePayloadCodec(Codec):
@@ -77,6 +78,7 @@ class SinglePayloadCodec(Codec):
     "jpeg",
     qualities=[5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 90, 95],
     description="JPEG via Pillow (libjpeg-turbo), 4:2:0, quality 0-100",
+    weights=NO_WEIGHTS,
 )
 class PillowJpeg(SinglePayloadCodec):
     """Baseline JPEG as Pillow writes it with 4:2:0 chroma, the setting of CompressAI's published curve."""
@@ -118,6 +120,7 @@ class ImagecodecsCodec(SinglePayloadCodec):
     qualities=[0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
     description="lossy WebP via imagecodecs (libwebp), quality 0-100",
     check=library_check("WEBP"),
+    weights=NO_WEIGHTS,
 )
 class Webp(ImagecodecsCodec):
     """Lossy WebP (4:2:0, libwebp's only lossy mode)."""
@@ -136,6 +139,7 @@ class Webp(ImagecodecsCodec):
     qualities=[26, 28, 30, 32, 34, 36, 38, 40, 42],
     description="JPEG 2000 codestream via imagecodecs (OpenJPEG); quality is the target PSNR in dB",
     check=library_check("JPEG2K"),
+    weights=NO_WEIGHTS,
 )
 class Jpeg2000(ImagecodecsCodec):
     """JPEG 2000 (irreversible 9/7 wavelet, colour transform), raw J2K codestream; quality = target PSNR (dB)."""
@@ -153,8 +157,9 @@ class Jpeg2000(ImagecodecsCodec):
 @register_codec(
     "avif",
     qualities=[10, 20, 30, 40, 50, 60, 70, 80],
-    description="AVIF via imagecodecs (libavif), 4:4:4, speed 6, quality 0-100",
     check=library_check("AVIF"),
+    description="AVIF via imagecodecs (libavif), 4:4:4, speed 6 (option speed=0..10), quality 0-100",
+    weights=NO_WEIGHTS,
 )
 class Avif(ImagecodecsCodec):
     """AV1 still images in AVIF, 4:4:4; `speed` is libavif's 0 (slowest) .. 10 (fastest), 6 as in avifenc."""
@@ -178,6 +183,7 @@ class Avif(ImagecodecsCodec):
     qualities=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90],
     description="JPEG XL via imagecodecs (libjxl), quality 0-100 (mapped to butteraugli distance)",
     check=library_check("JPEGXL"),
+    weights=NO_WEIGHTS,
 )
 class JpegXl(ImagecodecsCodec):
     """JPEG XL (VarDCT), bare codestream; `effort` is libjxl's 1..9 (7 is cjxl's default)."""
@@ -200,6 +206,7 @@ class JpegXl(ImagecodecsCodec):
     qualities=[5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60],
     description="HEVC still image (HEIF) via pillow-heif (libheif + x265), 4:4:4, quality 0-100",
     check=_heif_check,
+    weights=NO_WEIGHTS,
 )
 class Heif(SinglePayloadCodec):
     """HEVC intra coding in a HEIF file; `chroma` is "444" or "420"."""

@@ -92,6 +92,7 @@ class ExternalCodec(SinglePayloadCodec):
     qualities=[46, 42, 38, 34, 30, 26, 22],
     description="BPG (HEVC, x265) via bpgenc/bpgdec, 4:4:4 YCbCr 8 bit; quality is the QP 0-51 (lower = better)",
     check=programs_check(("bpgenc", "SSICBENCH_BPGENC"), ("bpgdec", "SSICBENCH_BPGDEC")),
+    weights="none (classical codec, external program)",
 )
 class Bpg(ExternalCodec):
     """Fabrice Bellard's BPG; settings as in CompressAI's published BPG curve (4:4:4, x265, YCbCr, 8 bit)."""
@@ -130,6 +131,7 @@ class Bpg(ExternalCodec):
     qualities=[42, 37, 32, 27, 22, 17],
     description="VVC intra via VTM's EncoderApp/DecoderApp, YCbCr 4:4:4 8 bit; quality is the QP 0-63",
     check=programs_check(("EncoderApp", "SSICBENCH_VTM_ENCODER"), ("DecoderApp", "SSICBENCH_VTM_DECODER")),
+    weights="none (classical codec, external program)",
 )
 class Vtm(ExternalCodec):
     """VVC reference software on one 4:4:4 frame, as in CompressAI's VTM curve.

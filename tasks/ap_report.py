@@ -188,6 +188,6 @@ def write_task_report(
         written["bd_rate"] = out_dir / "bd_rate_ap.csv"
         merged = bd[0]
         for extra in bd[1:]:
-            merged = merged.merge(extra, on=["curve", "published", "points", "anchor"])
+            merged = merged.merge(extra, on=["curve", "source", "published", "points", "anchor"])
         merged.to_csv(written["bd_rate"], index=False)
     return written

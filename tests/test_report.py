@@ -5,7 +5,7 @@ import bjontegaard
 import numpy as np
 import pytest
 
-from ssicbench.report import bd_quality, bd_rate, bd_table, write_report
+from ssicbench.report import bd_markdown, bd_quality, bd_rate, bd_table, bd_tables, write_report
 from ssicbench.results import Curve, read_compressai_json, read_curves, write_compressai_json
 
 ANCHOR = ([0.25, 0.5, 1.0, 2.0], [28.0, 31.0, 34.5, 38.0])
@@ -59,7 +59,32 @@ def test_compressai_json_round_trip(tmp_path):
 
 def test_report_writes_plots_and_tables(tmp_path):
     curves = [Curve("a", {"bpp": ANCHOR[0], "psnr": ANCHOR[1]}), Curve("b", {"bpp": TEST[0], "psnr": TEST[1]})]
-    written = write_report(curves, tmp_path, anchor="a")
+    written = write_report(curves, tmp_path, anchors=["a"])
     assert written["rd_psnr"].stat().st_size > 1000
     assert "rd_ms_ssim_db" not in written  # no curve has MS-SSIM
     assert (tmp_path / "bd_table.md").read_text().count("|") > 4
+
+
+def test_a_bd_cell_that_cannot_be_computed_says_why():
+    anchor = Curve("a", {"bpp": ANCHOR[0], "psnr": ANCHOR[1], "ms_ssim_db": [10.0, 12.0, 14.0, 16.0]})
+    curves = [
+        anchor,
+        Curve("b", {"bpp": TEST[0], "psnr": TEST[1]}),
+        Curve("one-point", {"bpp": [0.3], "psnr": [30.0], "ms_ssim_db": [11.0]}),
+        Curve("far", {"bpp": [8.0, 9.0, 10.0, 11.0], "psnr": [50.0, 51.0, 52.0, 53.0]}),
+        Curve("region", {"bpp": [0.2, 0.3, 0.4, 0.5], "psnr_region": [30.0, 31.0, 32.0, 33.0]}),
+    ]
+    table = bd_table(curves, "a").set_index("codec")
+    assert table.loc["b", "psnr_note"] == "" and np.isfinite(table.loc["b", "bd_rate_psnr_%"])
+    assert table.loc["b", "ms_ssim_db_note"] == "curve has no MS-SSIM"
+    assert "1 rate point(s); BD needs >= 4" in table.loc["one-point", "psnr_note"]
+    assert "PSNR ranges do not overlap" in table.loc["far", "psnr_note"]
+    assert "rate ranges do not overlap" in table.loc["far", "psnr_note"]
+    assert "inside the decoded region only" in table.loc["region", "psnr_note"]
+    for _, row in table.iterrows():  # every NaN cell has a reason
+        for metric in ("psnr", "ms_ssim_db"):
+            if np.isnan(row[f"bd_rate_{metric}_%"]) or np.isnan(row[f"bd_{metric}"]):
+                assert row[f"{metric}_note"]
+    markdown = bd_markdown(bd_tables(curves, ["a", "b", "not-a-curve"]))
+    assert "BD against `a`" in markdown and "BD against `b`" in markdown and "not-a-curve" not in markdown
+    assert "nan" not in markdown.lower() and "n/a" in markdown and "BD needs >= 4" in markdown

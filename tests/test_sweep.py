@@ -6,14 +6,18 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 from conftest import REPO, smooth_image
 from PIL import Image
 
 from ssicbench.codecs import create_codec
 from ssicbench.datasets import folder_dataset
+from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 from ssicbench.results import rows_frame
 from ssicbench.sweep import CodecSpec, run_sweep
@@ -122,3 +126,51 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted_run(tmp_path):
 
     pd.testing.assert_frame_equal(load(reference), load(killed))
     assert not list(rows_dir.glob("*.tmp"))
+
+
+def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_the_region(kodak_dir, tmp_path):
+    """The paper's Kodak masks: the receiver of the object groups gets `side` + those groups' sections only."""
+    from ssicbench.codecs import Bitstream
+    from ssicbench.codecs.ssic.masks import load_group_mask
+    from ssicbench.datasets import ImageItem, shipped_kodak_masks
+    from ssicbench.metrics import psnr
+
+    image_item = ImageItem("kodim05.png", kodak_dir / "kodim05.png")
+    full, objects = CodecSpec("ssic-tiny", masks="kodak"), CodecSpec("ssic-tiny", masks="kodak", decode="objects")
+    specs = [CodecSpec.from_config(vars(s) | {"qualities": ()}) for s in (full, objects)]
+    assert specs[0].qualities == tuple(create_codec("ssic-tiny").qualities)  # rate points from the registry
+    specs = [replace(s, qualities=s.qualities[:1]) for s in specs]
+    rows = {
+        r["codec"]: r for r in run_sweep(specs, "kodak", [image_item], tmp_path, metric_names=["psnr"], progress=False)
+    }
+    whole, part = rows["ssic-tiny"], rows["ssic-tiny (objects only)"]
+    assert whole["status"] == part["status"] == "ok"
+    assert len(list((tmp_path / "containers").glob("*.ssbc"))) == 1  # both decoding modes share one encode
+    assert part["encode_s"] == whole["encode_s"]
+
+    image = load_image(image_item.path)
+    mask = load_group_mask(shipped_kodak_masks() / "kodim05.png", image.shape[:2])
+    codec = create_codec("ssic-tiny")
+    bitstream = codec.encode(image, specs[0].qualities[0], mask=mask)
+    sent = [n for n in bitstream.sections if n == "side" or (n.startswith("group/") and n != "group/0")]
+    received = bitstream.subset(sent).to_bytes()
+    assert whole["bytes"] == len(bitstream.to_bytes()) and part["bytes"] == len(received) < whole["bytes"]
+    assert part["bpp_whole"] == whole["bpp"]
+    region = np.kron(mask != 0, np.ones((16, 16), bool))[: image.shape[0], : image.shape[1]]
+    assert part["region_fraction"] == pytest.approx(region.mean())
+    decoded = codec.decode(Bitstream.from_bytes(received))
+    assert part["psnr_region"] == pytest.approx(psnr(image[region], decoded[region]))
+    assert "psnr" not in part and "ms_ssim" not in part  # whole-image metrics mean nothing for a partial image
+
+
+def test_masks_on_a_codec_without_groups_are_an_error_row_and_objects_need_masks(image_folder, tmp_path):
+    with pytest.raises(BenchError, match="needs group masks"):
+        CodecSpec("ssic-tiny", (1,), decode="objects")
+    (tmp_path / "masks").mkdir()
+    for i in range(4):
+        np.save(tmp_path / "masks" / f"img{i}.npy", np.ones(((96 + 16 * i) // 16, 8), np.uint8))
+    spec = CodecSpec("jpeg", (50,), masks=str(tmp_path / "masks"))
+    rows = run_sweep(
+        [spec], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False
+    )
+    assert {r["status"] for r in rows} == {"error"} and "not structured" in rows[0]["error"]
