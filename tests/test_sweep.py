@@ -137,7 +137,7 @@ def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_
 
     image_item = ImageItem("kodim05.png", kodak_dir / "kodim05.png")
     full, objects = CodecSpec("ssic-tiny", masks="kodak"), CodecSpec("ssic-tiny", masks="kodak", decode="objects")
-    specs = [CodecSpec.from_config(vars(s) | {"qualities": ()}) for s in (full, objects)]
+    specs = [CodecSpec.from_config(vars(s) | {"qualities": []}) for s in (full, objects)]
     assert specs[0].qualities == tuple(create_codec("ssic-tiny").qualities)  # rate points from the registry
     specs = [replace(s, qualities=s.qualities[:1]) for s in specs]
     rows = {
