@@ -84,10 +84,48 @@ PUBLISHED_HELP = (
 )
 
 
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default local; config 'executor')")
+    p.add_argument("--address", help="Ray cluster: 'auto' (the one `ray start` runs here) or ray://host:port")
+    p.add_argument("--gpus-per-job", type=float, help="GPU share of each cuda job on Ray, e.g. 0.25 (default 0)")
+    p.add_argument(
+        "--ship-images", choices=["auto", "path", "value"], help="Ray: send image paths (shared storage) or bytes"
+    )
+
+
+def _executor(args: argparse.Namespace, config: dict[str, Any], n_jobs: int):
+    """The executor the flags name, falling back to the config's 'executor' entry (flags win); `n_jobs` sizes
+    the local pool or a local Ray instance."""
+    from ssicbench.executors import make_executor
+
+    entry = config.get("executor", {})
+    entry = {"kind": entry} if isinstance(entry, str) else entry
+    known = {"kind", "address", "gpus_per_job", "ship_images"}
+    if not isinstance(entry, dict):
+        raise UsageError(f"config 'executor' {entry!r}: expected 'local', 'ray' or {{'kind': ..., 'address': ...}}")
+    if set(entry) - known:
+        raise UsageError(f"unknown 'executor' config keys {sorted(set(entry) - known)}; known: {sorted(known)}")
+    gpus = entry.get("gpus_per_job", 0.0)
+    if isinstance(gpus, bool) or not isinstance(gpus, int | float):
+        raise UsageError(f"config 'executor' gpus_per_job {gpus!r}: expected a number, e.g. 0.25")
+    return make_executor(
+        kind=args.executor or entry.get("kind", "local"),
+        n_jobs=n_jobs,
+        address=args.address or entry.get("address"),
+        gpus_per_job=args.gpus_per_job if args.gpus_per_job is not None else gpus,
+        ship_images=args.ship_images or entry.get("ship_images", "auto"),
+    )
+
+
 # --- rd ------------------------------------------------------------------------------------------------
 
 
 def cmd_rd(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    config: dict[str, Any] = read_json_object(args.config, "sweep config (--config)") if args.config else {}
+    workers = args.jobs or config.get("jobs") or os.cpu_count() or 1
+    executor = _executor(args, config, workers)
+
     from ssicbench.datasets import load_dataset
     from ssicbench.published import load_published
     from ssicbench.results import rows_frame, write_tables
@@ -95,8 +133,6 @@ def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.summary import RunInfo, write_summary
     from ssicbench.sweep import METRICS, CodecSpec, plan_jobs, run_sweep
 
-    started = time.perf_counter()
-    config: dict[str, Any] = read_json_object(args.config, "sweep config (--config)") if args.config else {}
     if args.codecs:
         config["codecs"] = [{"name": n, "qualities": [], "options": _codec_options(args)} for n in args.codecs]
     if not config.get("codecs"):
@@ -123,12 +159,19 @@ def cmd_rd(args: argparse.Namespace) -> int:
     published = args.published if args.published is not None else report_cfg.get("published", [])
     anchors = args.anchor or _as_list(report_cfg.get("anchors", report_cfg.get("anchor", [])))
     load_published(published)  # unknown sets and bad curve files are refused before the sweep
-    workers = args.jobs or config.get("jobs") or os.cpu_count() or 1
     store = RowStore(out_dir / "rows")
+    executor.start()  # before planning (which hashes every image): a cluster out of reach fails in seconds
     planned = plan_jobs(specs, Path(dataset).name, images, metric_names)
     reused = sum(store.done(job.key) for job in planned)
     rows = run_sweep(
-        specs, Path(dataset).name, images, out_dir, n_jobs=workers, metric_names=metric_names, progress=not args.quiet
+        specs,
+        Path(dataset).name,
+        images,
+        out_dir,
+        n_jobs=workers,
+        metric_names=metric_names,
+        progress=not args.quiet,
+        executor=executor,
     )
     frame = rows_frame(rows)
     summary = write_tables(frame, out_dir)
@@ -374,8 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, help="only the first N images (N >= 1)")
     p.add_argument("--out", help="results folder (default results/<dataset>)")
     p.add_argument(
-        "--jobs", type=_positive_int, help="parallel worker processes (default: the config's 'jobs', else all cores)"
+        "--jobs",
+        type=_positive_int,
+        help="parallel worker processes, or CPUs of a local Ray instance (default: the config's 'jobs', else all cores)",
     )
+    _add_executor_options(p)
     p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])
     p.add_argument("--published", nargs="*", help=PUBLISHED_HELP)
     p.add_argument("--anchor", nargs="+", help="curve name(s) the BD tables are relative to (e.g. jpeg VTM)")

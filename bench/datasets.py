@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -36,10 +36,19 @@ class DownloadError(BenchError):
 
 @dataclass(frozen=True)
 class ImageItem:
-    """One image of a dataset: a stable name (used in result keys) and its file."""
+    """One image of a dataset: a stable name (used in result keys) and its file, or the file's bytes when it
+    travels by value to a machine that cannot read `path`."""
 
     name: str
     path: Path
+    data: bytes | None = field(default=None, repr=False)
+
+    def by_value(self) -> ImageItem:
+        """The same item carrying its file's bytes."""
+        try:
+            return self if self.data is not None else ImageItem(self.name, self.path, Path(self.path).read_bytes())
+        except OSError:  # unreadable here too: the job reports it as an error row
+            return self
 
 
 DATASETS: Registry[list[ImageItem]] = Registry("dataset")

@@ -50,3 +50,11 @@ class UsageError(BenchError, ValueError):
 
 class MetricError(BenchError, ValueError):
     """A metric that cannot be computed for this image (e.g. MS-SSIM on an image under 161 px)."""
+
+
+class WeightsMismatchError(BenchError, ValueError):
+    """Model files on a worker that differ from those the driver planned the run with."""
+
+
+class ExecutorError(BenchError, RuntimeError):
+    """An executor that cannot run the jobs: Ray not installed, a cluster not reachable, resources it lacks."""

@@ -7,6 +7,7 @@ output names whose extension is not an image format, so a failed write leaves no
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
@@ -35,14 +36,15 @@ def max_image_pixels() -> int:
 
 
 @contextmanager
-def open_image(path: str | Path, what: str = "image") -> Iterator[Image.Image]:
-    """Open an image file with the size guard applied before any pixel is decoded; errors are ImageReadError."""
+def open_image(path: str | Path, what: str = "image", data: bytes | None = None) -> Iterator[Image.Image]:
+    """Open an image file (or its `data`, already read) with the size guard applied before any pixel is
+    decoded; errors are ImageReadError naming `path`."""
     path = Path(path)
     limit = max_image_pixels()
     try:
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # checked below, against our limit
         try:
-            img = Image.open(path)
+            img = Image.open(path if data is None else io.BytesIO(data))
         finally:
             Image.MAX_IMAGE_PIXELS = saved
     except FileNotFoundError:
@@ -66,10 +68,11 @@ def _too_large(path: Path, size: tuple[int, int], limit: int, what: str) -> Imag
     )
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as HxWx3 uint8 RGB; 16-bit, alpha, palette and greyscale are converted (logged)."""
+def load_image(path: str | Path, data: bytes | None = None) -> np.ndarray:
+    """Read an image file (or its `data`, already read) as HxWx3 uint8 RGB; 16-bit, alpha, palette and
+    greyscale are converted (logged)."""
     path = Path(path)
-    with open_image(path) as img:
+    with open_image(path, data=data) as img:
         try:
             img.load()
             mode = img.mode
@@ -143,8 +146,6 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 def save_image(image: np.ndarray, path: str | Path) -> None:
     """Write an HxWx3 uint8 array atomically; the format follows the file extension (UsageError if none)."""
-    import io
-
     fmt = image_format(path)
     out = io.BytesIO()
     Image.fromarray(image).save(out, format=fmt)

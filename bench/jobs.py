@@ -1,16 +1,16 @@
-"""Run independent jobs, in parallel processes if asked, storing each finished row atomically (resumable).
+"""Run independent jobs on an executor (local processes by default, or Ray), storing each finished row
+atomically on the driver (resumable).
 
-Each job is claimed in the row store before it runs (see `RowStore.claim`), so several runs on one
-results folder share the work: a job claimed by another live process is waited for, not redone, and
-one whose claimant died is taken over.
+Each job is claimed in the row store by the driver before it is handed to the executor (see
+`RowStore.claim`), so several runs on one results folder share the work, wherever their jobs run: a job
+claimed by another live process is waited for, not redone, and one whose claimant died is taken over.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,7 +18,10 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from ssicbench.executors import Executor, LocalExecutor
 from ssicbench.store import RowStore
+
+log = logging.getLogger(__name__)
 
 J = TypeVar("J")
 POLL_S = 0.2  # how often a run checks on jobs another process holds
@@ -33,13 +36,6 @@ class JobCounts:
     by_others: int = 0
 
 
-def _init_worker() -> None:
-    """One BLAS/torch thread per worker process, so N workers use N cores, not N x N."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def run_jobs(
     jobs: Sequence[J],
     work: Callable[[J], dict[str, Any]],
@@ -48,12 +44,15 @@ def run_jobs(
     n_jobs: int = 1,
     progress: bool = True,
     desc: str = "jobs",
+    executor: Executor | None = None,
 ) -> JobCounts:
     """Run every job whose key has no successful row yet (error rows are retried) and store its row.
 
-    `work` must be a module-level function (it is pickled to worker processes when `n_jobs > 1`) and
-    should turn its own failures into error rows.
+    `work` must be a module-level function (it is pickled to worker processes when `n_jobs > 1` or when the
+    executor is remote) and should turn its own failures into error rows. Without an `executor`, jobs run
+    on a local pool of `n_jobs` processes.
     """
+    executor = executor or LocalExecutor(n_jobs)
     start = time.time()
     pending = [job for job in jobs if not store.done(key(job))]
     counts = JobCounts(already_done=len(jobs) - len(pending))
@@ -61,7 +60,8 @@ def run_jobs(
     busy: list[J] = []
 
     def claimed(queue: Iterator[J]) -> Iterator[J]:
-        """The jobs of `queue` this process claims; those another process holds go to `busy`."""
+        """The jobs of `queue` this process claims, as the executor asks for them; those another process
+        holds go to `busy`."""
         for job in queue:
             k = key(job)
             if not store.claim(k):
@@ -83,35 +83,17 @@ def run_jobs(
 
     queue: list[J] = pending
     try:
-        with logging_redirect_tqdm() if progress else nullcontext():  # log lines print above the bar
+        session = executor.session(pending) if pending else nullcontext()  # no cluster joined for nothing to do
+        with logging_redirect_tqdm() if progress else nullcontext(), session:
             while queue:
-                _run(claimed(iter(queue)), work, finish, n_jobs)
+                for job, row in executor.run(claimed(iter(queue)), work):
+                    finish(job, row)
                 queue, busy = busy, []
                 if queue:
                     time.sleep(POLL_S)
     finally:
         store.release_all()
         bar.close()
+    if executor.summary():
+        log.warning("%s", executor.summary())
     return counts
-
-
-def _run(jobs: Iterator[J], work: Callable[[J], dict[str, Any]], finish: Callable, n_jobs: int) -> None:
-    if n_jobs <= 1:
-        for job in jobs:
-            finish(job, work(job))
-        return
-    with ProcessPoolExecutor(max_workers=min(n_jobs, os.cpu_count() or 1), initializer=_init_worker) as pool:
-        running = {}
-
-        def submit_next() -> None:
-            job = next(jobs, None)
-            if job is not None:
-                running[pool.submit(work, job)] = job
-
-        for _ in range(2 * n_jobs):  # keep 2 jobs per worker in flight, no more
-            submit_next()
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                finish(running.pop(future), future.result())
-                submit_next()

@@ -33,11 +33,12 @@ from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_BLOCK
 from ssicbench.codecs.ssic.masks import load_group_mask
 from ssicbench.codecs.ssic.sections import SIDE, group_section
 from ssicbench.datasets import ImageItem, shipped_kodak_masks
-from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError
+from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError, WeightsMismatchError
+from ssicbench.executors import Executor
 from ssicbench.imageio import load_image
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
-from ssicbench.weights import file_fingerprint
+from ssicbench.weights import optional_file_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,14 @@ class CodecSpec:
     def display(self) -> str:
         return self.label or (self.name if self.decode == "all" else f"{self.name} ({self.decode} only)")
 
-    def build(self) -> Codec:
-        return _cached_codec(self.name, self.options_json)
+    @property
+    def uses_gpu(self) -> bool:
+        return str(self.options.get("device", "")).startswith("cuda")
+
+    def build(self, fingerprint: str = "") -> Codec:
+        """The codec, once per process, configuration and planned `fingerprint` (a run planned with other
+        weights under the same paths gets a codec of its own, never one that loaded the old weights)."""
+        return _cached_codec(self.name, self.options_json, fingerprint)
 
     @property
     def options_json(self) -> str:
@@ -79,11 +86,11 @@ class CodecSpec:
     def with_qualities(self, qualities: Sequence[Any]) -> CodecSpec:
         return replace(self, qualities=tuple(qualities))
 
-    def fingerprint(self, quality: Any) -> str:
+    def fingerprint(self, quality: Any, codec: Codec | None = None) -> str:
         """Hash of the options and the weights used at `quality`; "unavailable" when they cannot be found."""
         options = hashlib.sha256(self.options_json.encode()).hexdigest()[:8]
         try:
-            weights = self.build().fingerprint(quality)
+            weights = (codec or self.build()).fingerprint(quality)
         except BenchError:
             weights = "unavailable"
         return f"{options}:{weights}" if weights else options
@@ -98,6 +105,18 @@ class CodecSpec:
         if not found:
             raise UsageError(f"no group mask for {image.name} in {folder} ({stem}.png or {stem}.npy)")
         return load_group_mask(found[0], image_hw)
+
+    def build_for(self, quality: Any, fingerprint: str) -> Codec:
+        """The codec of a job planned with `fingerprint` (see `fingerprint`), on whatever machine runs it:
+        WeightsMismatchError when the weights found here differ, so no row is computed with other weights."""
+        codec = self.build(fingerprint)
+        found = self.fingerprint(quality, codec)
+        if fingerprint and found != fingerprint:
+            raise WeightsMismatchError(
+                f"{self.display}: weights here differ from those the run was planned with"
+                f" (fingerprint {found} != {fingerprint})"
+            )
+        return codec
 
     @classmethod
     def from_config(cls, entry: str | dict[str, Any]) -> CodecSpec:
@@ -125,8 +144,8 @@ class CodecSpec:
 
 
 @cache
-def _cached_codec(name: str, options_json: str) -> Codec:
-    """One codec instance per process and configuration (models load once, not per image)."""
+def _cached_codec(name: str, options_json: str, fingerprint: str) -> Codec:
+    """One codec instance per process, configuration and fingerprint (models load once, not per image)."""
     return create_codec(name, **json.loads(options_json))
 
 
@@ -151,6 +170,29 @@ class RDJob:
             f"|img={self.image_digest}|codec={self.codec_digest}|metrics={','.join(sorted(self.metrics))}"
         )
 
+    @property
+    def uses_gpu(self) -> bool:
+        return self.codec.uses_gpu
+
+    def by_value(self) -> RDJob:
+        """This job carrying its image's bytes (for workers that cannot read the image's path)."""
+        return replace(self, image=self.image.by_value())
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The columns that say which job a row belongs to."""
+        return {
+            "codec": self.codec.display,
+            "quality": self.quality,
+            "dataset": self.dataset,
+            "image": self.image.name,
+            "image_sha256": self.image_digest,
+        }
+
+    def error_row(self, message: str) -> dict[str, Any]:
+        """The row of this job when it fails."""
+        return {**self.header, "status": "error", "error": message}
+
 
 def job_key(job: RDJob) -> str:
     return job.key
@@ -158,10 +200,7 @@ def job_key(job: RDJob) -> str:
 
 def image_digest(path: Path) -> str:
     """Content hash of an image file ("missing" when it cannot be read: its job becomes an error row)."""
-    try:
-        return file_fingerprint(path)
-    except OSError:
-        return "missing"
+    return optional_file_fingerprint(path)
 
 
 def plan_jobs(
@@ -192,19 +231,13 @@ def plan_jobs(
 
 
 def run_rd_job(job: RDJob) -> dict[str, Any]:
-    """Code one image; any failure (bad image, quality, codec, metric) becomes a row with status 'error' and
-    its reason, never a crash of the sweep."""
-    row: dict[str, Any] = {
-        "codec": job.codec.display,
-        "quality": job.quality,
-        "dataset": job.dataset,
-        "image": job.image.name,
-        "image_sha256": job.image_digest,
-    }
+    """Code one image; any failure (bad image, quality, codec, weights, metric) becomes a row with status
+    'error' and its reason, never a crash of the sweep."""
+    row = job.header
     try:
-        codec = job.codec.build()
+        codec = job.codec.build_for(job.quality, job.codec_digest)
         codec.check_quality(job.quality)
-        image = load_image(job.image.path)
+        image = load_image(job.image.path, job.image.data)
         mask = job.codec.group_mask(job.image, image.shape[:2])
         bitstream, full, encode_s = _encode(job, codec, image, mask)
         data, region = received_part(codec, bitstream, full, mask, job.codec.decode)
@@ -240,7 +273,7 @@ def _encode(job: RDJob, codec: Codec, image: np.ndarray, mask: np.ndarray | None
     """
     spec = job.codec
     cached = None
-    if job.containers:
+    if job.containers and job.image.data is None:  # an image sent by value: no shared folder to share it in
         stat = job.image.path.stat()
         source = [spec.name, spec.options, spec.masks, job.quality, str(job.image.path), stat.st_size, stat.st_mtime_ns]
         digest = hashlib.sha1(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -322,13 +355,17 @@ def run_sweep(
     n_jobs: int = 1,
     metric_names: Sequence[str] = METRICS,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every job not yet stored under `out_dir/rows` and return all rows of this sweep's jobs."""
+    """Run every job not yet stored under `out_dir/rows` (on `executor`, default a local pool of `n_jobs`
+    processes) and return all rows of this sweep's jobs."""
     jobs = plan_jobs(codecs, dataset, images, metric_names, Path(out_dir) / "containers")
     store = RowStore(Path(out_dir) / "rows")
     if "lpips" in metric_names and not metrics.lpips_available():
         log.warning("LPIPS unavailable (backbone weights missing): recorded as NaN")
-    counts = run_jobs(jobs, run_rd_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="rd sweep")
+    counts = run_jobs(
+        jobs, run_rd_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="rd sweep", executor=executor
+    )
     log.info(
         "%d jobs: %d run here, %d already done, %d done by another run on %s",
         len(jobs),

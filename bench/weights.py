@@ -1,4 +1,5 @@
-"""Where pretrained weights are looked for: torch.hub's checkpoint cache, as CompressAI and torchvision use."""
+"""Where pretrained weights are looked for (torch.hub's checkpoint cache, as CompressAI and torchvision use) and
+which weights a model was built from (a content hash of its files)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,13 @@ def _file_digest(path: str, size: int, mtime_ns: int) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()[:16]
+
+
+def optional_file_fingerprint(path: str | os.PathLike | None) -> str:
+    """`file_fingerprint` of a file an option may name: "" when none is named, "missing" when it cannot be read."""
+    if not path:
+        return ""
+    try:
+        return file_fingerprint(path)
+    except OSError:
+        return "missing"

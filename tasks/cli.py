@@ -19,8 +19,10 @@ from ssicbench.cli import (
     EXIT_ROWS_FAILED,
     EXIT_RULE,
     _add_codec_options,
+    _add_executor_options,
     _cli_qualities,
     _codec_options,
+    _executor,
     _positive_int,
 )
 from ssicbench.errors import BenchError
@@ -47,7 +49,7 @@ CONFIG_SETTINGS = {
 
 def _apply_config(args: argparse.Namespace, config: dict[str, Any]) -> None:
     """Fill the settings not given on the command line from the config file, else from the defaults."""
-    unknown = sorted(set(config) - set(CONFIG_SETTINGS) - {"codecs", "scenarios", "version", "description"})
+    unknown = sorted(set(config) - set(CONFIG_SETTINGS) - {"codecs", "scenarios", "executor", "version", "description"})
     if unknown:
         raise BenchError(f"task config: unknown keys {', '.join(unknown)}")
     for key, default in CONFIG_SETTINGS.items():
@@ -98,6 +100,7 @@ def cmd_task(args: argparse.Namespace) -> int:
     config: dict[str, Any] = read_json_object(args.task_config, "--task-config") if args.task_config else {}
     _apply_config(args, config)
     DETECTORS.get(args.detector)  # an unknown name is one line listing the known ones
+    executor = _executor(args, config, args.jobs)
     if args.codec:
         config["codecs"] = [{"name": n, "qualities": [], "options": _codec_options(args)} for n in args.codec]
     if not config.get("codecs"):
@@ -119,8 +122,9 @@ def cmd_task(args: argparse.Namespace) -> int:
         pseudo_score=args.pseudo_score,
     )
     out_dir = Path(args.results_dir) / args.run
+    executor.start()  # a cluster out of reach fails before planning (which hashes images and weights)
     plan = plan_task_jobs(setup, codecs, scenarios)
-    rows = run_task_sweep(plan, out_dir, n_jobs=args.jobs, progress=not args.quiet)
+    rows = run_task_sweep(plan, out_dir, progress=not args.quiet, executor=executor)
     errors = [r for r in rows if r.get("status") != "ok"]
     for row in errors[:5]:
         log.error(
@@ -170,7 +174,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--task-config",
-        help="JSON with 'codecs' (as for `rd`), optionally 'scenarios' and the settings "
+        help="JSON with 'codecs' (as for `rd`), optionally 'scenarios', 'executor' and the settings "
         + ", ".join(CONFIG_SETTINGS)
         + " (flags win); e.g. configs/tasks/kodak.json",
     )
@@ -189,7 +193,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--anchor", help="curve ('<codec> <scenario>') BD-rate on AP is relative to (default: first full)")
     p.add_argument("--run", help="results/<run>/ gets the rows, table and plot (default task)")
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
+    p.add_argument(
+        "--jobs", type=_positive_int, default=1, help="parallel worker processes (CPUs of a local Ray instance)"
+    )
+    _add_executor_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_codec_options(p)
     p.set_defaults(func=cmd_task)

@@ -51,8 +51,8 @@ def create_detector(name: str, **options: Any) -> Detector:
 
 
 @lru_cache(maxsize=2)
-def cached_detector(name: str, options_json: str) -> Detector:
-    """One detector per process and configuration (models load once, not per image)."""
+def cached_detector(name: str, options_json: str, fingerprint: str = "") -> Detector:
+    """One detector per process, configuration and weights `fingerprint` (models load once, not per image)."""
     return create_detector(name, **json.loads(options_json))
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ssicbench import metrics
-from ssicbench.errors import BenchError
+from ssicbench.errors import BenchError, WeightsMismatchError
+from ssicbench.executors import Executor
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
 from ssicbench.sweep import CodecSpec, image_digest
@@ -36,6 +37,7 @@ from ssicbench.tasks.group_masks import (
 )
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS, describe, pseudo_ground_truth
 from ssicbench.tasks.scenarios import SIDE_SECTION, Scenario, Transmission, parse_scenario
+from ssicbench.weights import optional_file_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,11 @@ class TaskSetup:
     mask_score: float = 0.5  # detector score a box needs to become a group (masks=detector)
     ground_truth: str = "dataset"  # one of GROUND_TRUTHS
     pseudo_score: float = 0.5  # detector score a box on the uncompressed image needs to be pseudo ground truth
+    detector_fingerprint: str = ""  # of the weights file the detector options name (see `plan_task_jobs`)
+
+    @property
+    def detector_uses_gpu(self) -> bool:
+        return str(json.loads(self.detector_options).get("device", "")).startswith("cuda")
 
     def load_dataset(self) -> TaskDataset:
         """The dataset, with the detector's uncompressed detections as ground truth when `ground_truth` says so."""
@@ -79,7 +86,8 @@ class TaskSetup:
     @property
     def label(self) -> str:
         label = (
-            f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}|masks={self.masks},"
+            f"{self.dataset}{self.dataset_options}|{self.detector}{self.detector_options}"
+            f"{'@' + self.detector_fingerprint if self.detector_fingerprint else ''}|masks={self.masks},"
             f"{self.group_by},cov={self.min_coverage},inside={self.min_inside},score={self.mask_score}"
         )
         return label if self.ground_truth == "dataset" else f"{label}|gt=detector>={self.pseudo_score}"
@@ -116,6 +124,26 @@ class TaskJob:
             f"|img={self.image_digest}|codec={self.codec_digest}"
         )
 
+    @property
+    def uses_gpu(self) -> bool:
+        return self.setup.detector_uses_gpu or (self.codec is not None and self.codec.uses_gpu)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The columns that say which job a row belongs to."""
+        return {
+            "codec": self.codec_name,
+            "quality": self.quality,
+            "scenario": self.scenario,
+            "dataset": self.setup.dataset,
+            "detector": self.setup.detector,
+            "image_id": self.image_id,
+        }
+
+    def error_row(self, message: str) -> dict[str, Any]:
+        """The row of this job when it fails."""
+        return {**self.header, "status": "error", "error": message}
+
 
 def job_key(job: TaskJob) -> str:
     return job.key
@@ -129,7 +157,20 @@ def _sender_detections(setup: TaskSetup, image_id: int) -> list[dict[str, Any]]:
 
 
 def _detector(setup: TaskSetup):
-    return cached_detector(setup.detector, setup.detector_options)
+    """The configured detector (once per process and weights); WeightsMismatchError when the weights found here
+    differ from those the run was planned with."""
+    found = _detector_weights(setup.detector_options)
+    if setup.detector_fingerprint and found != setup.detector_fingerprint:
+        raise WeightsMismatchError(
+            f"detector {setup.detector}: weights here differ from those the run was planned with"
+            f" (fingerprint {found or 'none'} != {setup.detector_fingerprint})"
+        )
+    return cached_detector(setup.detector, setup.detector_options, found)
+
+
+def _detector_weights(options_json: str) -> str:
+    """Content hash of the weights file the detector options name ("" when they name none)."""
+    return optional_file_fingerprint(json.loads(options_json).get("weights"))
 
 
 def image_groups(setup: TaskSetup, dataset: TaskDataset, image_id: int) -> tuple[GroupMask, list[list[float]]]:
@@ -168,15 +209,7 @@ def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | No
 
 def run_task_job(job: TaskJob) -> dict[str, Any]:
     """Transmit, decode, detect and keep what counts; any failure becomes a row with status 'error' and its reason."""
-    setup = job.setup
-    row: dict[str, Any] = {
-        "codec": job.codec_name,
-        "quality": job.quality,
-        "scenario": job.scenario,
-        "dataset": setup.dataset,
-        "detector": setup.detector,
-        "image_id": job.image_id,
-    }
+    row = job.header
     try:
         return _task_row(job, row)
     except BenchError as exc:
@@ -197,7 +230,7 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
         else:
             groups, boxes = image_groups(setup, dataset, job.image_id)
             sent = parse_scenario(job.scenario).transmit(
-                job.codec.build(), image, job.quality, groups, boxes, job.structured
+                job.codec.build_for(job.quality, job.codec_digest), image, job.quality, groups, boxes, job.structured
             )
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
@@ -247,8 +280,10 @@ class TaskPlan:
 
 
 def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Sequence[str]) -> TaskPlan:
-    """Reference jobs + every codec x quality x compatible scenario x image."""
+    """Reference jobs + every codec x quality x compatible scenario x image, keyed by the content of images,
+    codec weights and detector weights (which every worker checks before using them)."""
     parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
+    setup = replace(setup, detector_fingerprint=_detector_weights(setup.detector_options))
     known = DETECTORS.get(setup.detector).info.get("categories")  # an unknown name fails here, before any job runs
     for scenario in parsed:
         if scenario.name.startswith("category:"):
@@ -274,11 +309,14 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
     return TaskPlan(jobs, skipped)
 
 
-def run_task_sweep(plan: TaskPlan, out_dir: str | Path, n_jobs: int = 1, progress: bool = True) -> list[dict[str, Any]]:
-    """Run the plan's pending jobs into `out_dir`/task_rows and return the rows of the plan's jobs."""
+def run_task_sweep(
+    plan: TaskPlan, out_dir: str | Path, n_jobs: int = 1, progress: bool = True, executor: Executor | None = None
+) -> list[dict[str, Any]]:
+    """Run the plan's pending jobs (on `executor`, default a local pool of `n_jobs` processes) into
+    `out_dir`/task_rows and return the rows of the plan's jobs."""
     for codec, scenario in plan.skipped:
         log.warning("skipping %s with %s: the codec writes no group sections", scenario, codec)
     store = RowStore(Path(out_dir) / "task_rows")
-    run_jobs(plan.jobs, run_task_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="task")
+    run_jobs(plan.jobs, run_task_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="task", executor=executor)
     wanted = {job.key for job in plan.jobs}
     return [row for row in store.rows() if row["key"] in wanted]

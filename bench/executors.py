@@ -1,0 +1,279 @@
+"""Where jobs run: local processes (the default) or a Ray cluster. Either way rows come back to the driver,
+which alone claims jobs and writes their rows (bench/jobs.py), so a run's rows do not depend on where its
+jobs ran.
+
+Jobs handed to the Ray executor have `uses_gpu` (takes `gpus_per_job` of a GPU, else one CPU) and
+`error_row(message)` (the row stored when its worker is lost twice); `by_value()` where they can carry
+their input to workers that cannot read its path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from ssicbench.errors import ExecutorError
+
+log = logging.getLogger(__name__)
+
+J = TypeVar("J")
+Work = Callable[[Any], dict[str, Any]]
+
+EXECUTORS = ("local", "ray")
+SHIP_IMAGES = ("auto", "path", "value")
+CONNECT_TIMEOUT_S = 10.0  # to join a cluster, so a wrong --address fails within 30 s of the start
+
+
+class Executor(ABC):
+    """Runs jobs somewhere and yields each finished job with its row, in completion order."""
+
+    @abstractmethod
+    def run(self, jobs: Iterable[J], work: Work) -> Iterator[tuple[J, dict[str, Any]]]:
+        """Run `work(job)` for every job, taking jobs from `jobs` only as workers can start them (the driver
+        claims each job as it is taken); `work` must be a module-level function (it is pickled to workers)."""
+
+    def start(self) -> None:
+        """Acquire what the jobs will run on (join a cluster) now, so a bad setup fails before any work."""
+        return None
+
+    @contextmanager
+    def session(self, jobs: Sequence[Any]) -> Iterator[None]:
+        """Hold what `jobs` will run on for the calls to `run` inside the block; refuse up front a setup that
+        cannot run them."""
+        yield
+
+    def summary(self) -> str:
+        """A line on what went wrong and was recovered (retries), or "" when nothing did."""
+        return ""
+
+
+def _init_worker() -> None:
+    """One BLAS/torch thread per worker process, so N workers use N cores, not N x N."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+class LocalExecutor(Executor):
+    """This process (`n_jobs` 1) or a pool of `n_jobs` worker processes on this machine."""
+
+    def __init__(self, n_jobs: int = 1):
+        self.n_jobs = n_jobs
+
+    def run(self, jobs: Iterable[J], work: Work) -> Iterator[tuple[J, dict[str, Any]]]:
+        if self.n_jobs <= 1:
+            for job in jobs:
+                yield job, work(job)
+            return
+        with ProcessPoolExecutor(max_workers=min(self.n_jobs, os.cpu_count() or 1), initializer=_init_worker) as pool:
+            remaining = iter(jobs)
+            running = {}
+
+            def submit_next() -> None:
+                job = next(remaining, None)
+                if job is not None:
+                    running[pool.submit(work, job)] = job
+
+            for _ in range(2 * self.n_jobs):  # keep 2 jobs per worker in flight, no more
+                submit_next()
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = running.pop(future)
+                    yield job, future.result()
+                    submit_next()
+
+
+def import_ray():
+    """The `ray` module, or a one-line error naming the extra that installs it."""
+    try:
+        import ray
+    except ImportError:
+        raise ExecutorError(
+            "--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'ssicbench[ray]')"
+        ) from None
+    return ray
+
+
+class RayExecutor(Executor):
+    """Ray tasks on the cluster at `address` (None: a Ray instance of `num_cpus` CPUs started for this run).
+
+    A job whose worker is lost (process or node died) is resubmitted up to `retries` times, then stored as
+    an error row; a job that raises fails the run as it would locally. Images travel by path when workers
+    share the driver's storage, by value (the file's bytes) otherwise: `ship_images` "auto" picks by value
+    for Ray Client addresses (`ray://`), whose driver runs outside the cluster.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        gpus_per_job: float = 0.0,
+        ship_images: str = "auto",
+        num_cpus: int | None = None,
+        retries: int = 1,
+    ):
+        if ship_images not in SHIP_IMAGES:
+            raise ExecutorError(f"ship_images must be one of {', '.join(SHIP_IMAGES)}, not {ship_images!r}")
+        if gpus_per_job < 0:
+            raise ExecutorError(f"gpus_per_job must be >= 0, not {gpus_per_job}")
+        self.address = address
+        self.gpus_per_job = gpus_per_job
+        self.by_value = ship_images == "value" or (ship_images == "auto" and str(address).startswith("ray://"))
+        self.num_cpus = num_cpus
+        self.retries = retries
+        self.retried = 0
+        self.lost = 0
+        self._started = False
+
+    def start(self) -> None:
+        """Join the cluster at `address` (or start a local instance) unless this process already has."""
+        ray = import_ray()
+        if ray.is_initialized():
+            return
+        quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
+        try:
+            if self.address is None or self.address == "local":
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, **quiet)
+            else:
+                with _deadline(CONNECT_TIMEOUT_S, f"cannot reach the Ray cluster at {self.address}"):
+                    if self.address != "auto":
+                        _check_reachable(self.address)
+                    ray.init(address=self.address, **quiet)
+        except ExecutorError:
+            raise
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+            first_line = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            raise ExecutorError(f"cannot join the Ray cluster at {self.address}: {first_line}") from None
+        self._started = True
+
+    @contextmanager
+    def session(self, jobs: Sequence[Any]) -> Iterator[None]:
+        """Joined to the cluster (and its resources checked against `jobs`) for the block; left afterwards
+        where this executor joined it (a Ray session its caller opened stays open)."""
+        ray = import_ray()
+        self.start()
+        try:
+            self._check_resources(ray, jobs)
+            yield
+        finally:
+            if self._started:
+                ray.shutdown()
+                self._started = False
+
+    def _check_resources(self, ray, jobs: Sequence[Any]) -> None:
+        """Refuse up front what no job could get: GPUs on a cluster without any, cuda jobs without a GPU share."""
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if self.gpus_per_job > 0 and gpus == 0:
+            raise ExecutorError(f"--gpus-per-job {self.gpus_per_job} asks for GPUs, but the Ray cluster has none")
+        if self.gpus_per_job == 0 and any(job.uses_gpu for job in jobs):
+            raise ExecutorError("jobs run on cuda (--device / --detector-device) but --gpus-per-job is 0")
+
+    def run(self, jobs: Iterable[J], work: Work) -> Iterator[tuple[J, dict[str, Any]]]:
+        """Call inside `session`."""
+        ray = import_ray()
+        task = ray.remote(work)
+        cpu_task = task.options(num_cpus=1, max_retries=0)  # lost workers are retried here, where they are counted
+        gpu_task = task.options(num_cpus=1, num_gpus=self.gpus_per_job, max_retries=0)
+        window = max(4, 2 * int(ray.cluster_resources().get("CPU", 1)))  # jobs in flight, no more
+        fresh = enumerate(jobs)  # taken (and so claimed by the driver) only when there is room in the window
+        retry: deque[tuple[int, J]] = deque()
+        running: dict[Any, tuple[int, J]] = {}
+        attempts: dict[int, int] = {}
+        while True:
+            while len(running) < window:
+                index, job = retry.popleft() if retry else next(fresh, (-1, None))
+                if job is None:
+                    break
+                shipped = job.by_value() if self.by_value and hasattr(job, "by_value") else job
+                running[(gpu_task if job.uses_gpu else cpu_task).remote(shipped)] = (index, job)
+            if not running:
+                return
+            ready, _ = ray.wait(list(running), num_returns=1)
+            for ref in ready:
+                index, job = running.pop(ref)
+                try:
+                    row = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:  # the job raised: fail as a local run would
+                    raise (exc.cause if isinstance(exc.cause, BaseException) else exc) from None
+                except ray.exceptions.RayError as exc:  # its worker or node was lost
+                    attempts[index] = attempts.get(index, 0) + 1
+                    if attempts[index] <= self.retries:
+                        self.retried += 1
+                        retry.append((index, job))
+                        continue
+                    self.lost += 1
+                    row = job.error_row(f"worker lost {attempts[index]} times ({exc.__class__.__name__})")
+                yield job, row
+
+    def summary(self) -> str:
+        if not (self.retried or self.lost):
+            return ""
+        return f"ray: {self.retried} job(s) rerun after a lost worker, {self.lost} stored as errors (lost again)"
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once where nothing answers at host:port (both Ray endpoints, the GCS `host:6379` and Ray
+    Client `ray://host:10001`, are gRPC servers)."""
+    import grpc
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ExecutorError(f"--address must be 'auto', 'host:port' or 'ray://host:port', not {address!r}")
+    try:  # a refused connection fails here at once; gRPC would keep retrying it
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_S)
+    except grpc.FutureTimeoutError:
+        raise ExecutorError(f"cannot reach the Ray cluster at {address}: no answer") from None
+    finally:
+        channel.close()
+
+
+@contextmanager
+def _deadline(seconds: float, message: str) -> Iterator[None]:
+    """Raise ExecutorError(message) when the block runs longer than `seconds` (Ray's own connection retries
+    take a minute or more); a no-op outside the main thread, where no alarm signal can be caught."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise ExecutorError(f"{message}: no answer in {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def make_executor(
+    kind: str = "local",
+    n_jobs: int = 1,
+    address: str | None = None,
+    gpus_per_job: float = 0.0,
+    ship_images: str = "auto",
+) -> Executor:
+    """The executor a command line or config names; `n_jobs` sizes the local pool or a local Ray instance."""
+    if kind == "local":
+        if address or gpus_per_job:
+            raise ExecutorError("--address and --gpus-per-job need --executor ray")
+        return LocalExecutor(n_jobs)
+    if kind == "ray":
+        import_ray()
+        return RayExecutor(address, gpus_per_job, ship_images, num_cpus=n_jobs if n_jobs > 1 else None)
+    raise ExecutorError(f"unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
