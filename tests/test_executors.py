@@ -1,0 +1,239 @@
+"""Executors: jobs run on Ray give the rows the local executor gives; a killed driver resumes; a lost worker is
+rerun once; models load once per process, pinned by the fingerprint of their files; bad setups fail up front."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from ssicbench.errors import ExecutorError, WeightsMismatchError
+from ssicbench.executors import RayExecutor, make_executor
+from ssicbench.jobs import run_jobs
+from ssicbench.store import RowStore
+from ssicbench.sweep import CodecSpec, run_sweep
+from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
+
+ray = pytest.importorskip("ray", reason="the `ray` extra is not installed")
+
+TIMING = ["encode_s", "decode_s", "detect_s"]
+JPEG = CodecSpec("jpeg", (20, 80))
+
+
+def comparable(rows) -> pd.DataFrame:
+    """Rows without wall-clock columns, in a fixed order."""
+    frame = pd.DataFrame(list(rows))
+    return frame.drop(columns=[c for c in TIMING if c in frame]).sort_values("key").reset_index(drop=True)
+
+
+# --- bad setups (before any Ray session runs in this process) -------------------------------------------
+
+
+def test_ray_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(ExecutorError, match=r"\.\[ray\]"):
+        make_executor("ray")
+
+
+def test_unreachable_address_fails_within_30_s_with_one_line():
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    silent = socket.socket()  # accepts connections (backlog) but never speaks
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    addresses = [f"127.0.0.1:{refused.getsockname()[1]}", f"ray://127.0.0.1:{silent.getsockname()[1]}"]
+    refused.close()
+    for address in addresses:
+        start = time.monotonic()
+        with pytest.raises(ExecutorError) as failure:
+            RayExecutor(address).start()
+        assert time.monotonic() - start < 30
+        assert "\n" not in str(failure.value) and address in str(failure.value)
+        assert not ray.is_initialized()
+    silent.close()
+
+
+def test_local_executor_takes_no_cluster_options():
+    with pytest.raises(ExecutorError, match="--executor ray"):
+        make_executor("local", address="auto")
+
+
+# --- a local Ray instance of 2 CPUs ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    yield
+    ray.shutdown()
+
+
+def test_gpus_on_a_cluster_without_any_fail_before_any_job(ray_session, tmp_path, kodak_dir):
+    from ssicbench.datasets import folder_dataset
+
+    images = folder_dataset(kodak_dir)[:2]
+    with pytest.raises(ExecutorError, match="has none"):
+        run_sweep([JPEG], "kodak", images, tmp_path, metric_names=["psnr"], executor=RayExecutor(gpus_per_job=0.25))
+    cuda = CodecSpec("jpeg", (20,), {"device": "cuda"})
+    with pytest.raises(ExecutorError, match="gpus-per-job is 0"):
+        run_sweep([cuda], "kodak", images, tmp_path, metric_names=["psnr"], executor=RayExecutor())
+    assert not list((tmp_path / "rows").iterdir())
+    assert ray.is_initialized()  # the caller's session stays open
+
+
+@pytest.mark.parametrize("ship_images", ["path", "value"])
+def test_rd_rows_on_ray_equal_local_rows(ray_session, tmp_path, kodak_dir, ship_images):
+    from ssicbench.datasets import folder_dataset
+
+    images = folder_dataset(kodak_dir)[:3]
+    metric_names = ["psnr", "ms-ssim"]
+    local = run_sweep([JPEG], "kodak", images, tmp_path / "local", metric_names=metric_names, progress=False)
+    on_ray = run_sweep(
+        [JPEG],
+        "kodak",
+        images,
+        tmp_path / "ray",
+        metric_names=metric_names,
+        progress=False,
+        executor=RayExecutor(ship_images=ship_images),
+    )
+    assert len(on_ray) == 2 * 3 and all(r["status"] == "ok" for r in on_ray)
+    pd.testing.assert_frame_equal(comparable(local), comparable(on_ray))
+
+
+def test_task_rows_on_ray_equal_local_rows(ray_session, tmp_path):
+    setup = TaskSetup(dataset_options=json.dumps({"limit": 3}), detector="opencv-hog")
+    plan = plan_task_jobs(setup, [CodecSpec("jpeg", (30, 80))], ["full", "objects"])
+    assert plan.skipped == [("jpeg", "objects")]
+    local = run_task_sweep(plan, tmp_path / "local", progress=False)
+    on_ray = run_task_sweep(plan, tmp_path / "ray", progress=False, executor=RayExecutor())
+    assert len(on_ray) == 3 + 2 * 3 and all(r["status"] == "ok" for r in on_ray)
+    pd.testing.assert_frame_equal(comparable(local), comparable(on_ray))
+
+
+@dataclass(frozen=True)
+class DyingJob:
+    """A job whose worker process dies on its first `deaths` attempts (counted in a file)."""
+
+    name: str
+    deaths: int
+    counter: str
+    uses_gpu: bool = False
+
+    def error_row(self, message: str) -> dict:
+        return {"name": self.name, "status": "error", "error": message}
+
+
+def die_then_work(job: DyingJob) -> dict:
+    path = Path(job.counter)
+    attempt = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(attempt))
+    if attempt <= job.deaths:
+        os._exit(1)
+    return {"name": job.name, "status": "ok", "attempts": attempt}
+
+
+def test_lost_worker_is_rerun_once_then_stored_as_error(ray_session, tmp_path):
+    jobs = [DyingJob(name, deaths, str(tmp_path / f"{name}.count")) for name, deaths in [("a", 0), ("b", 1), ("c", 9)]]
+    store = RowStore(tmp_path / "rows")
+    executor = RayExecutor()
+    assert run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=executor) == 3
+    rows = {row["name"]: row for row in store.rows()}
+    assert rows["a"]["attempts"] == 1 and rows["b"]["attempts"] == 2  # rerun once after its worker died
+    assert rows["c"]["status"] == "error" and "lost 2 times" in rows["c"]["error"]
+    assert (tmp_path / "c.count").read_text() == "2"  # not tried a third time
+    assert (executor.retried, executor.lost) == (2, 1)
+    assert "2 job(s) rerun" in executor.summary()
+
+
+# --- a killed driver ------------------------------------------------------------------------------------
+
+
+QUALITIES = (10, 30, 50, 70, 90)
+
+
+def _ray_sweep_cmd(images: Path, out: Path) -> list[str]:
+    qualities = [str(q) for q in QUALITIES]
+    return [
+        *[sys.executable, str(REPO / "run_bench.py"), "rd", "--codecs", "jpeg", "--qualities", *qualities],
+        *["--dataset", str(images), "--out", str(out), "--metrics", "psnr", "--quiet", "--jobs", "2"],
+        *["--executor", "ray"],
+    ]
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (the Ray services a driver started)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_killed_ray_driver_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path, kodak_dir):
+    from ssicbench.datasets import folder_dataset
+
+    total = len(QUALITIES) * 24
+    reference = tmp_path / "reference"
+    run_sweep([CodecSpec("jpeg", QUALITIES)], "kodak", folder_dataset(kodak_dir), reference, metric_names=["psnr"])
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_ray_sweep_cmd(kodak_dir, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows_dir = killed / "rows"
+    deadline = time.time() + 180
+    while time.time() < deadline and (not rows_dir.is_dir() or len(list(rows_dir.glob("*.json"))) < 10):
+        time.sleep(0.01)
+    services = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_at_kill = len(list(rows_dir.glob("*.json")))
+    assert 10 <= done_at_kill < total, "the kill must land mid-sweep"
+    for pid in services:  # Ray's services die with their driver; end any that did not, so none leaks
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    subprocess.run(_ray_sweep_cmd(kodak_dir, killed), check=True, capture_output=True)
+
+    def load(folder: Path) -> pd.DataFrame:
+        return comparable(json.loads(p.read_text()) for p in (folder / "rows").glob("*.json"))
+
+    pd.testing.assert_frame_equal(load(reference), load(killed))
+    assert len(list(rows_dir.glob("*.json"))) == total  # one row per job, none twice
+    assert not list(rows_dir.glob("*.tmp"))
+
+
+# --- models load once per process, pinned to their files ------------------------------------------------
+
+
+def test_codec_loads_once_per_process_and_model_files(tmp_path):
+    from importlib import resources
+
+    zoo = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
+    checkpoint = tmp_path / "ssic.pth"
+    checkpoint.write_bytes((zoo / "ssic-tiny.pth").read_bytes())
+    spec = CodecSpec("ssic-charm", (1,), {"checkpoint": str(checkpoint), "config": str(zoo / "ssic-tiny.json")})
+    pinned = spec.pinned()
+    first = pinned.build()
+    assert pinned.fingerprint and pinned.build() is first and spec.build() is first
+    checkpoint.write_bytes(checkpoint.read_bytes() + b"retrained")  # other weights under the same path
+    with pytest.raises(WeightsMismatchError, match="differ"):
+        pinned.build()
+    repinned = spec.pinned()
+    assert repinned.fingerprint != pinned.fingerprint and repinned.build() is not first  # loaded anew
