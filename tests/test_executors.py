@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from ssicbench.errors import ExecutorError, WeightsMismatchError
+from ssicbench.errors import BenchError, ExecutorError, WeightsMismatchError
 from ssicbench.executors import RayExecutor, make_executor
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
@@ -237,3 +237,17 @@ def test_codec_loads_once_per_process_and_model_files(tmp_path):
         pinned.build()
     repinned = spec.pinned()
     assert repinned.fingerprint != pinned.fingerprint and repinned.build() is not first  # loaded anew
+
+
+def test_flags_and_config_name_the_executor():
+    from ssicbench.cli import _executor, build_parser
+
+    args = build_parser().parse_args(["rd", "--executor", "ray", "--gpus-per-job", "0.5", "--jobs", "3"])
+    executor = _executor(args, {"executor": {"kind": "local", "address": "auto"}})  # flags win
+    assert isinstance(executor, RayExecutor) and executor.gpus_per_job == 0.5 and executor.num_cpus == 3
+    assert executor.address == "auto" and not executor.by_value
+    args = build_parser().parse_args(["rd"])
+    executor = _executor(args, {"executor": {"kind": "ray", "address": "ray://head:10001"}})
+    assert executor.address == "ray://head:10001" and executor.by_value  # Ray Client: images go by value
+    with pytest.raises(BenchError, match="unknown 'executor' config keys"):
+        _executor(args, {"executor": {"kind": "ray", "gpus": 1}})
