@@ -13,10 +13,13 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ssicbench.errors import BenchError, UsageError
 from ssicbench.jsonfile import read_json_object
+
+if TYPE_CHECKING:  # the executors (and Ray) are imported only by the commands that run jobs
+    from ssicbench.executors import Executor
 
 log = logging.getLogger("ssicbench")
 
@@ -93,7 +96,7 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _executor(args: argparse.Namespace, config: dict[str, Any], n_jobs: int):
+def _executor(args: argparse.Namespace, config: dict[str, Any], n_jobs: int) -> Executor:
     """The executor the flags name, falling back to the config's 'executor' entry (flags win); `n_jobs` sizes
     the local pool or a local Ray instance."""
     from ssicbench.executors import make_executor

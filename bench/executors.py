@@ -141,7 +141,7 @@ class RayExecutor(Executor):
             return
         quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
         try:
-            if self.address is None or self.address == "local":
+            if self.address is None:
                 ray.init(num_cpus=self.num_cpus, include_dashboard=False, **quiet)
             else:
                 with _deadline(CONNECT_TIMEOUT_S, f"cannot reach the Ray cluster at {self.address}"):
