@@ -178,7 +178,7 @@ class RayExecutor(Executor):
             raise ExecutorError("jobs run on cuda (--device / --detector-device) but --gpus-per-job is 0")
 
     def run(self, jobs: Iterable[J], work: Work) -> Iterator[tuple[J, dict[str, Any]]]:
-        """Call inside `session`."""
+        """Run the jobs as Ray tasks on the cluster that `session` joined (call it inside that block)."""
         ray = import_ray()
         task = ray.remote(work)
         cpu_task = task.options(num_cpus=1, max_retries=0)  # lost workers are retried here, where they are counted

@@ -1,5 +1,6 @@
-"""Executors: jobs run on Ray give the rows the local executor gives; a killed driver resumes; a lost worker is
-rerun once; models load once per process, pinned by the fingerprint of their files; bad setups fail up front."""
+"""Executors: jobs run on Ray give the rows the local executor gives; the driver claims each job before Ray runs
+it (another run's claims are waited for); a killed driver resumes; a lost worker is rerun once; models load once
+per process and the weights are checked where a job runs; bad setups fail up front."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +90,7 @@ def test_gpus_on_a_cluster_without_any_fail_before_any_job(ray_session, tmp_path
     cuda = CodecSpec("jpeg", (20,), {"device": "cuda"})
     with pytest.raises(ExecutorError, match="gpus-per-job is 0"):
         run_sweep([cuda], "kodak", images, tmp_path, metric_names=["psnr"], executor=RayExecutor())
-    assert not list((tmp_path / "rows").iterdir())
+    assert not list((tmp_path / "rows").glob("*.json")) and not list((tmp_path / "rows" / "claims").iterdir())
     assert ray.is_initialized()  # the caller's session stays open
 
 
@@ -148,13 +150,31 @@ def test_lost_worker_is_rerun_once_then_stored_as_error(ray_session, tmp_path):
     jobs = [DyingJob(name, deaths, str(tmp_path / f"{name}.count")) for name, deaths in [("a", 0), ("b", 1), ("c", 9)]]
     store = RowStore(tmp_path / "rows")
     executor = RayExecutor()
-    assert run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=executor) == 3
+    assert run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=executor).ran == 3
     rows = {row["name"]: row for row in store.rows()}
     assert rows["a"]["attempts"] == 1 and rows["b"]["attempts"] == 2  # rerun once after its worker died
     assert rows["c"]["status"] == "error" and "lost 2 times" in rows["c"]["error"]
     assert (tmp_path / "c.count").read_text() == "2"  # not tried a third time
     assert (executor.retried, executor.lost) == (2, 1)
     assert "2 job(s) rerun" in executor.summary()
+
+
+def test_driver_claims_jobs_and_waits_for_those_another_run_holds(ray_session, tmp_path):
+    jobs = [DyingJob(name, 0, str(tmp_path / f"{name}.count")) for name in "abcd"]
+    store = RowStore(tmp_path / "rows")
+    other = RowStore(tmp_path / "rows")  # another run on the same folder (its own lock file handles)
+    assert other.claim("b")
+    finish_b = threading.Timer(
+        3.0, lambda: (other.write("b", {"name": "b", "status": "ok", "by": "other"}), other.release("b"))
+    )
+    finish_b.start()
+    counts = run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=RayExecutor())
+    finish_b.join()
+    assert (counts.ran, counts.by_others) == (3, 1)
+    assert not (tmp_path / "b.count").exists()  # never handed to Ray: the other run held it
+    rows = {row["name"]: row for row in store.rows()}
+    assert rows["b"]["by"] == "other" and all(rows[n]["attempts"] == 1 for n in "acd")
+    assert not list((tmp_path / "rows" / "claims").iterdir())  # every claim released
 
 
 # --- a killed driver ------------------------------------------------------------------------------------
@@ -219,24 +239,29 @@ def test_killed_ray_driver_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path,
     assert not list(rows_dir.glob("*.tmp"))
 
 
-# --- models load once per process, pinned to their files ------------------------------------------------
+# --- models load once per process; weights checked where the job runs ------------------------------------
 
 
-def test_codec_loads_once_per_process_and_model_files(tmp_path):
+def test_codec_loads_once_per_process_and_refuses_weights_the_run_was_not_planned_with(tmp_path, kodak_dir):
     from importlib import resources
+
+    from ssicbench.datasets import folder_dataset
+    from ssicbench.sweep import plan_jobs, run_rd_job
 
     zoo = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
     checkpoint = tmp_path / "ssic.pth"
-    checkpoint.write_bytes((zoo / "ssic-tiny.pth").read_bytes())
+    checkpoint.write_bytes((zoo / "ssic-tiny-q1.pth").read_bytes())
     spec = CodecSpec("ssic-charm", (1,), {"checkpoint": str(checkpoint), "config": str(zoo / "ssic-tiny.json")})
-    pinned = spec.pinned()
-    first = pinned.build()
-    assert pinned.fingerprint and pinned.build() is first and spec.build() is first
+    (job,) = plan_jobs([spec], "kodak", folder_dataset(kodak_dir)[:1], ["psnr"])
+    first = spec.build_for(1, job.codec_digest)
+    assert spec.build_for(1, job.codec_digest) is first  # once per process, not per job
     checkpoint.write_bytes(checkpoint.read_bytes() + b"retrained")  # other weights under the same path
     with pytest.raises(WeightsMismatchError, match="differ"):
-        pinned.build()
-    repinned = spec.pinned()
-    assert repinned.fingerprint != pinned.fingerprint and repinned.build() is not first  # loaded anew
+        spec.build_for(1, job.codec_digest)
+    row = run_rd_job(job)  # as a worker with other files runs it: an error row, no row of another model
+    assert row["status"] == "error" and "differ" in row["error"]
+    (replanned,) = plan_jobs([spec], "kodak", folder_dataset(kodak_dir)[:1], ["psnr"])
+    assert replanned.key != job.key and spec.build_for(1, replanned.codec_digest) is not first  # loaded anew
 
 
 def test_flags_and_config_name_the_executor():
