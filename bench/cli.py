@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs",
         type=_positive_int,
-        help="parallel worker processes, or CPUs of a local Ray instance (default: the config's 'jobs', else all cores)",
+        help="parallel worker processes or CPUs of a local Ray instance (default: the config's 'jobs', else all cores)",
     )
     _add_executor_options(p)
     p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])

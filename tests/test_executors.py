@@ -268,11 +268,11 @@ def test_flags_and_config_name_the_executor():
     from ssicbench.cli import _executor, build_parser
 
     args = build_parser().parse_args(["rd", "--executor", "ray", "--gpus-per-job", "0.5", "--jobs", "3"])
-    executor = _executor(args, {"executor": {"kind": "local", "address": "auto"}})  # flags win
+    executor = _executor(args, {"executor": {"kind": "local", "address": "auto"}}, args.jobs)  # flags win
     assert isinstance(executor, RayExecutor) and executor.gpus_per_job == 0.5 and executor.num_cpus == 3
     assert executor.address == "auto" and not executor.by_value
     args = build_parser().parse_args(["rd"])
-    executor = _executor(args, {"executor": {"kind": "ray", "address": "ray://head:10001"}})
+    executor = _executor(args, {"executor": {"kind": "ray", "address": "ray://head:10001"}}, 1)
     assert executor.address == "ray://head:10001" and executor.by_value  # Ray Client: images go by value
     with pytest.raises(BenchError, match="unknown 'executor' config keys"):
-        _executor(args, {"executor": {"kind": "ray", "gpus": 1}})
+        _executor(args, {"executor": {"kind": "ray", "gpus": 1}}, 1)
