@@ -28,10 +28,8 @@ from typing import Any
 import numpy as np
 
 from ssicbench import metrics
-from ssicbench.codecs import Bitstream, Codec, create_codec
-from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_BLOCK
-from ssicbench.codecs.ssic.masks import load_group_mask
-from ssicbench.codecs.ssic.sections import SIDE, group_section
+from ssicbench.codecs import Bitstream, Codec, StructuredCodec, create_codec
+from ssicbench.codecs.masks import load_group_mask
 from ssicbench.datasets import ImageItem, shipped_kodak_masks
 from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError, WeightsMismatchError
 from ssicbench.executors import Executor
@@ -95,16 +93,19 @@ class CodecSpec:
             weights = "unavailable"
         return f"{options}:{weights}" if weights else options
 
-    def group_mask(self, image: ImageItem, image_hw: tuple[int, int]) -> np.ndarray | None:
-        """The group mask of `image` from `masks` (a PNG or .npy named like the image), None without masks."""
+    def group_mask(self, codec: Codec, image: ImageItem, image_hw: tuple[int, int]) -> np.ndarray | None:
+        """The group mask of `image` from `masks` (a PNG or .npy named like the image) on `codec`'s cells, None
+        without masks; a codec that is not structured takes none (UsageError)."""
         if not self.masks:
             return None
+        if not isinstance(codec, StructuredCodec):
+            raise UsageError(f"codec {self.name!r} is not structured: it takes no group masks ('masks')")
         folder = MASK_SETS[self.masks]() if self.masks in MASK_SETS else Path(self.masks)
         stem = Path(image.name).stem
         found = [p for p in (folder / f"{stem}.png", folder / f"{stem}.npy") if p.is_file()]
         if not found:
             raise UsageError(f"no group mask for {image.name} in {folder} ({stem}.png or {stem}.npy)")
-        return load_group_mask(found[0], image_hw)
+        return load_group_mask(found[0], codec.mask_shape(*image_hw))
 
     def build_for(self, quality: Any, fingerprint: str) -> Codec:
         """The codec of a job planned with `fingerprint` (see `fingerprint`), on whatever machine runs it:
@@ -123,14 +124,18 @@ class CodecSpec:
         """`"jpeg"` or `{"name", "qualities", "options", "label", "masks", "decode"}`; no qualities: the codec's."""
         if isinstance(entry, str):
             entry = {"name": entry}
+        known = ("name", "qualities", "options", "label", "masks", "decode")
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("name"), str)
+            or not all(isinstance(entry.get(key, ""), str) for key in ("label", "masks", "decode"))
             or not isinstance(entry.get("qualities", []), list)
             or not isinstance(entry.get("options", {}), dict)
+            or set(entry) - set(known)
         ):
             raise UsageError(
-                f"codec entry {entry!r}: expected a name or {{'name': str, 'qualities': [...], 'options': {{...}}}}"
+                f"codec entry {entry!r}: expected a name or {{'name': str, 'qualities': [...], 'options': {{...}},"
+                " 'label': str, 'masks': str, 'decode': 'all' | 'objects'} (no other keys)"
             )
         spec = cls(
             entry["name"],
@@ -238,7 +243,7 @@ def run_rd_job(job: RDJob) -> dict[str, Any]:
         codec = job.codec.build_for(job.quality, job.codec_digest)
         codec.check_quality(job.quality)
         image = load_image(job.image.path, job.image.data)
-        mask = job.codec.group_mask(job.image, image.shape[:2])
+        mask = job.codec.group_mask(codec, job.image, image.shape[:2])
         bitstream, full, encode_s = _encode(job, codec, image, mask)
         data, region = received_part(codec, bitstream, full, mask, job.codec.decode)
         start = time.perf_counter()
@@ -303,19 +308,21 @@ def received_part(
 ) -> tuple[bytes, np.ndarray | None]:
     """What the receiver gets (serialized) and the pixels it decodes (None: the whole image).
 
-    "all": the whole container. "objects": the `side` section and the sections of the mask's non-zero
-    groups, cut with `Bitstream.subset`, so the bytes counted are those of the received sections only.
+    "all": the whole container. "objects": what the structured codec's `receive` gives a receiver fetching
+    the groups other than 0 (`groups`), so the bytes counted are those of the received part only.
     """
-    if mask is not None and SIDE not in bitstream.sections:
-        raise BenchError(f"codec {codec.name!r} is not structured (no {SIDE!r} section): it takes no group masks")
     if decode == "all":
         return full, None
-    objects = sorted(int(g) for g in np.unique(mask) if g != 0)
+    if not isinstance(codec, StructuredCodec) or mask is None:
+        raise BenchError(f"codec {codec.name!r}: decode {decode!r} needs a structured codec and group masks")
+    objects = [g for g in codec.groups(bitstream) if g != 0]
     if not objects:
         raise BenchError("the group mask has no object group (only background 0): nothing to decode")
-    data = bitstream.subset({SIDE, *(group_section(g) for g in objects)}).to_bytes()
-    height, width = bitstream.height, bitstream.width
-    region = np.kron(mask != 0, np.ones((MASK_BLOCK, MASK_BLOCK), dtype=bool))[:height, :width]
+    data = codec.receive(bitstream, objects).to_bytes()
+    cells = np.isin(mask, objects)
+    region = np.kron(cells, np.ones((codec.mask_cell, codec.mask_cell), dtype=bool))[
+        : bitstream.height, : bitstream.width
+    ]
     return data, region
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ssicbench.codecs.ssic import SSICCodec, SSICModel, load_group_mask, make_config
+from ssicbench.codecs.masks import load_group_mask
+from ssicbench.codecs.ssic import SSICModel, StructuredSSICCodec, make_config
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -48,7 +49,7 @@ def main() -> int:
     torch.manual_seed(0)
     model = SSICModel(make_config("charm"))
     model.build_tables()
-    codec = SSICCodec("charm", {1: model}, device=args.device)
+    codec = StructuredSSICCodec("charm", {1: model}, device=args.device)
 
     print(f"SSIC full-size (random weights), device {args.device}, {args.threads} threads")
     columns = ("image", "size", "group", "area", "encode s", "full dec s", "group dec s", "ratio")
@@ -56,12 +57,12 @@ def main() -> int:
     ratios = []
     for path in sorted(kodak.glob("*.png"))[: args.images]:
         image = np.asarray(Image.open(path).convert("RGB"))
-        mask = load_group_mask(masks / path.name, image.shape[:2])
+        mask = load_group_mask(masks / path.name, codec.mask_shape(*image.shape[:2]))
         ids, counts = np.unique(mask, return_counts=True)
         group = int(ids[np.argmin(np.abs(counts / mask.size - 0.1))])
         bitstream, encode_s = timed(lambda: codec.encode(image, 1, mask=mask), args.repeat)
         _, full_s = timed(lambda: codec.decode(bitstream), args.repeat)
-        one = bitstream.subset(["side", f"group/{group}"])
+        one = codec.receive(bitstream, [group])
         _, group_s = timed(lambda: codec.decode(one), args.repeat)
         ratios.append(group_s / full_s)
         area = float(np.mean(mask == group))

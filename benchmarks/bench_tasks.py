@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_tasks.py [--detector onnx-centernet] [--codec jpeg] [--quality 50]
            [--scenario full] [--dataset embedded] [--limit N] [--repeat 3]
-Group scenarios (objects, category:<name>) need a structured codec (ssic-*); masks come from ground truth.
+Group scenarios (objects, category:<name>) need a structured codec (e.g. ssic-tiny); masks come from ground truth.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import statistics
 import time
 
-from ssicbench.codecs import create_codec
+from ssicbench.codecs import StructuredCodec, create_codec
 from ssicbench.tasks.coco_data import load_task_dataset
 from ssicbench.tasks.detectors import create_detector
 from ssicbench.tasks.group_masks import gt_group_mask
@@ -40,11 +40,11 @@ def main() -> None:
         info = dataset.image_info(image_id)
         image = dataset.load(image_id)
         anns = dataset.annotations(image_id)
-        groups = gt_group_mask(anns, info["height"], info["width"])
+        groups = None
+        if isinstance(codec, StructuredCodec):
+            groups = gt_group_mask(anns, info["height"], info["width"], codec.mask_cell)
         boxes = [a["bbox"] for a in anns]
-        runs = [
-            scenario.transmit(codec, image, quality, groups, boxes, scenario.needs_groups) for _ in range(args.repeat)
-        ]
+        runs = [scenario.transmit(codec, image, quality, groups, boxes) for _ in range(args.repeat)]
         c_ms = 1000 * statistics.median(t.encode_s + t.decode_s for t in runs)
         timings = []
         for _ in range(args.repeat):

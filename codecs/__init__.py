@@ -1,8 +1,17 @@
-"""Codecs behind one interface (`Codec`, `Bitstream`) and a registry (`create_codec`)."""
+"""Codecs behind one interface (`Codec`, `StructuredCodec`, `Bitstream`) and a registry (`create_codec`)."""
 
-from ssicbench.codecs.base import Codec
+from ssicbench.codecs.base import Codec, StructuredCodec
 from ssicbench.codecs.bitstream import Bitstream
-from ssicbench.codecs.registry import create_codec, list_codecs, register_codec
+from ssicbench.codecs.registry import create_codec, is_structured, list_codecs, register_codec
 from ssicbench.errors import BitstreamError
 
-__all__ = ["Bitstream", "BitstreamError", "Codec", "create_codec", "list_codecs", "register_codec"]
+__all__ = [
+    "Bitstream",
+    "BitstreamError",
+    "Codec",
+    "StructuredCodec",
+    "create_codec",
+    "is_structured",
+    "list_codecs",
+    "register_codec",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,37 @@ class Codec(ABC):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(name={self.name!r})"
+
+
+class StructuredCodec(Codec):
+    """A codec that codes an image as independently decodable groups of cells (SSIC's partial decoding).
+
+    The caller gives a group mask: ids 0..255, one per square cell of `mask_cell` pixels, of shape
+    `mask_shape(H, W)`. `receive` cuts what a receiver fetching only some groups gets: a container that
+    `decode` reads and whose serialized size is what those groups cost. How groups are laid out inside the
+    container is the codec's own business. Register with `register_codec(..., structured=True)`.
+    """
+
+    mask_cell: int  # pixels per side of a mask cell; every subclass sets it
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, quality: Any, mask: np.ndarray | None = None, **opts: Any) -> Bitstream:
+        """Compress `image`, one group per id of `mask` (shape `mask_shape(H, W)`; None: one group 0)."""
+
+    @abstractmethod
+    def groups(self, bitstream: Bitstream) -> list[int]:
+        """The ids of the groups whose data the container holds, ascending."""
+
+    @abstractmethod
+    def receive(self, bitstream: Bitstream, groups: Iterable[int]) -> Bitstream:
+        """What a receiver fetching only `groups` of a full container gets; BitstreamError for absent groups.
+
+        With no groups it is the side information alone (what a receiver reads before choosing groups).
+        """
+
+    def mask_shape(self, height: int, width: int) -> tuple[int, int]:
+        """Shape of the group mask of a `height` x `width` image: one id per `mask_cell`-pixel cell."""
+        return -(-height // self.mask_cell), -(-width // self.mask_cell)
 
 
 def check_image(image: np.ndarray) -> np.ndarray:

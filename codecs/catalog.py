@@ -14,14 +14,8 @@ from importlib import resources
 
 from ssicbench.codecs.registry import LazyFactory, register_codec
 from ssicbench.codecs.ssic.bundled import TINY_QUALITIES, TINY_WEIGHTS
-from ssicbench.codecs.ssic.config import VARIANTS
+from ssicbench.codecs.ssic.config import SSIC_VARIANTS
 from ssicbench.weights import hub_checkpoint_dir
-
-SSIC_DESCRIPTIONS = {
-    "charm": "SSIC (ICCV 2023): semantically structured, one decodable section per group, channel-autoregressive",
-    "wostructure": "SSIC network without structure: the whole image as one group",
-    "hyper": "SSIC structured, hyperprior-only entropy model",
-}
 
 
 def _missing_libraries() -> str:
@@ -53,19 +47,21 @@ def _zoo_check(files: list[str]) -> Callable[[], str]:
     return check
 
 
-for _variant in VARIANTS:
+for _row in SSIC_VARIANTS.values():
     register_codec(
-        f"ssic-{_variant}",
+        _row.name,
         qualities=[1],
-        description=SSIC_DESCRIPTIONS[_variant],
+        description=_row.description,
+        structured=_row.structured,
         check=_needs_checkpoint,
         weights="the official SSIC checkpoints (linked from the SSIC repository), given with --checkpoint",
-    )(LazyFactory("ssicbench.codecs.ssic.codec", "make_ssic_codec", _variant))
+    )(LazyFactory("ssicbench.codecs.ssic.codec", "make_ssic_codec", _row.variant))
 
 register_codec(
     "ssic-tiny",
     qualities=TINY_QUALITIES,
     description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; 4 rate points",
+    structured=True,
     check=_tiny_check,
     weights="demonstration weights, not the paper's model: trained on package photos, see configs/train/README.md",
 )(LazyFactory("ssicbench.codecs.ssic.bundled", "ssic_tiny"))

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ssicbench.codecs.base import Codec
+from ssicbench.codecs.base import Codec, StructuredCodec
 from ssicbench.errors import UsageError
 from ssicbench.registry import Registry
 
@@ -22,13 +22,15 @@ CODECS: Registry[Codec] = Registry("codec")
 OPTION_FLAGS = {"checkpoint": "--checkpoint", "config": "--model-config", "weights": "--weights", "device": "--device"}
 
 
-def register_codec(name: str, qualities: Sequence[Any], description: str = "", **info: Any):
+def register_codec(name: str, qualities: Sequence[Any], description: str = "", structured: bool = False, **info: Any):
     """Decorator: register a Codec factory under `name` with its default sweep quality points.
 
-    `info` may hold `check`: a callable returning "" when the codec can run here, else why not
-    (binary missing, weights missing, checkpoint needed), shown by `run_bench.py codecs`.
+    `structured=True` promises a `StructuredCodec` (group masks, partial decoding); planners read the flag
+    without building the codec, and `create_codec` holds the factory to it. `info` may hold `check`: a
+    callable returning "" when the codec can run here, else why not (binary missing, weights missing,
+    checkpoint needed), shown by `run_bench.py codecs`.
     """
-    return CODECS.register(name, qualities=tuple(qualities), description=description, **info)
+    return CODECS.register(name, qualities=tuple(qualities), description=description, structured=structured, **info)
 
 
 class LazyFactory:
@@ -74,10 +76,19 @@ def create_codec(name: str, **kwargs: Any) -> Codec:
     entry = CODECS.get(name)
     check_options(name, entry.factory, kwargs)
     codec = entry.factory(**kwargs)
+    if isinstance(codec, StructuredCodec) != entry.info["structured"]:
+        promised = "a StructuredCodec" if entry.info["structured"] else "a plain Codec"
+        raise TypeError(f"codec {name!r} is registered as {promised} but its factory built a {type(codec).__name__}")
     codec.name = name
     if not codec.qualities:
         codec.qualities = entry.info["qualities"]
     return codec
+
+
+def is_structured(name: str) -> bool:
+    """Whether codec `name` is registered as a `StructuredCodec` (read from the registry; nothing is built)."""
+    _load_builtin_codecs()
+    return bool(CODECS.get(name).info["structured"])
 
 
 def list_codecs() -> list[dict[str, Any]]:

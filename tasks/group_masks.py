@@ -1,11 +1,12 @@
-"""SSIC group masks at 1/16 resolution: from COCO ground truth, detector outputs, files, or a rectangle (ROI).
+"""Group masks for a structured codec: from COCO ground truth, detector outputs, files, or a rectangle (ROI).
 
-Geometry, as SSIC codes it: the mask has one cell per 16x16 px, shape (ceil(H/16), ceil(W/16)) (SSIC's
-`masks.mask_shape`), ids 0..255; group 0 is the background, groups 1..K are objects. Groups are made of
-32x32-px blocks (2x2 cells) laid on the image padded (bottom/right) to a multiple of 64 px, as SSIC pads it;
-the block grid is then cropped to the mask's shape.
+Geometry: the mask has one id per cell of the codec's `mask_cell` pixels (16 for SSIC), the shape the
+codec's `mask_shape(H, W)` gives; ids 0..255; group 0 is the background, groups 1..K are objects. Groups
+are made of blocks of `block_size(cell)` pixels (32 px, the reference's grid, for cells that divide it)
+laid on the image padded bottom/right to a whole number of blocks; the block grid is then cropped to the
+mask's shape.
 
-Snapping rule (one place): a block's coverage by an object is the fraction of the block's 1024 pixels that
+Snapping rule (one place): a block's coverage by an object is the fraction of the block's pixels that
 the object's mask covers. A block goes to the object covering the largest fraction of it, provided that
 fraction is > 0 and >= `min_coverage`; ties go to the smaller object (so a cup on a table keeps its
 blocks). With the default `min_coverage=0` no object pixel is ever left in the background: every pixel of
@@ -14,6 +15,7 @@ an object lies in a block of its own group unless another object covers more of 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,31 +24,29 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from ssicbench.codecs.ssic import masks as ssic_masks
-from ssicbench.codecs.ssic.config import LATENT_STRIDE as MASK_STRIDE
+from ssicbench.codecs import masks as codec_masks
 from ssicbench.errors import MaskError
 
-PAD_MULTIPLE = 64
-BLOCK = 32
-CELLS_PER_BLOCK = BLOCK // MASK_STRIDE
+OBJECT_GRID = 32  # pixels: objects are snapped to blocks of the SSIC reference's 32-px mask grid
 GROUPINGS = ("instance", "category", "component")
 
 
-def padded_size(height: int, width: int) -> tuple[int, int]:
-    """Image size after SSIC's padding to a multiple of 64 px."""
-    return -(-height // PAD_MULTIPLE) * PAD_MULTIPLE, -(-width // PAD_MULTIPLE) * PAD_MULTIPLE
+def block_size(cell: int) -> int:
+    """Side in pixels of the blocks objects are snapped to: the 32-px grid, or a coarser one of whole cells."""
+    return math.lcm(OBJECT_GRID, cell)
 
 
-def mask_shape(height: int, width: int) -> tuple[int, int]:
-    """Shape of the 1/16 group mask of a `height` x `width` image."""
-    return ssic_masks.mask_shape((height, width))
+def padded_size(height: int, width: int, block: int) -> tuple[int, int]:
+    """Image size padded bottom/right to whole `block`-px blocks."""
+    return -(-height // block) * block, -(-width // block) * block
 
 
 @dataclass
 class GroupMask:
-    """A 1/16-resolution group map and, per group id >= 1, the COCO categories/annotations it holds."""
+    """A group map with one id per `cell`-px cell and, per group id >= 1, the COCO categories/annotations it holds."""
 
     mask: np.ndarray
+    cell: int
     groups: dict[int, dict[str, list[int]]] = field(default_factory=dict)
 
     def group_ids(self) -> list[int]:
@@ -59,8 +59,21 @@ class GroupMask:
     def region(self, groups: Iterable[int], height: int, width: int) -> np.ndarray:
         """Pixels (HxW bool, unpadded image) that lie in the blocks of `groups`."""
         cells = np.isin(self.mask, list(groups))
-        full = np.repeat(np.repeat(cells, MASK_STRIDE, axis=0), MASK_STRIDE, axis=1)
+        full = np.repeat(np.repeat(cells, self.cell, axis=0), self.cell, axis=1)
         return full[:height, :width]
+
+    @classmethod
+    def from_file(cls, path: str | Path, height: int, width: int, cell: int) -> GroupMask:
+        """A mask file with `cell`-px cells (.npy of ids or PNG); which categories its groups hold is unknown."""
+        mask = codec_masks.load_group_mask(path, codec_masks.cell_grid(height, width, cell)).astype(np.int32)
+        return cls(mask, cell, {int(g): {"category_ids": [], "annotation_ids": []} for g in np.unique(mask) if g > 0})
+
+    def box(self, group: int) -> list[float]:
+        """[x, y, w, h] in pixels of the cells of `group`."""
+        cells = self.mask == group
+        rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+        x0, y0, x1, y1 = cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
+        return [float(v * self.cell) for v in (x0, y0, x1 - x0, y1 - y0)]
 
 
 def annotation_mask(ann: dict[str, Any], height: int, width: int) -> np.ndarray:
@@ -87,14 +100,14 @@ def box_mask(bbox: Sequence[float], height: int, width: int) -> np.ndarray:
     return out
 
 
-def block_coverage(masks: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
-    """(N, Hb, Wb) fraction of each 32-px block of the padded image covered by each HxW mask."""
-    ph, pw = padded_size(height, width)
-    out = np.zeros((len(masks), ph // BLOCK, pw // BLOCK))
+def block_coverage(masks: Sequence[np.ndarray], height: int, width: int, block: int) -> np.ndarray:
+    """(N, Hb, Wb) fraction of each `block`-px block of the padded image covered by each HxW mask."""
+    ph, pw = padded_size(height, width, block)
+    out = np.zeros((len(masks), ph // block, pw // block))
     for i, m in enumerate(masks):
         padded = np.zeros((ph, pw), np.float64)
         padded[:height, :width] = m
-        out[i] = padded.reshape(ph // BLOCK, BLOCK, pw // BLOCK, BLOCK).mean(axis=(1, 3))
+        out[i] = padded.reshape(ph // block, block, pw // block, block).mean(axis=(1, 3))
     return out
 
 
@@ -103,20 +116,22 @@ def snap_objects(
     objects: Sequence[dict[str, Any]],
     height: int,
     width: int,
+    cell: int,
     min_coverage: float = 0.0,
     group_by: str = "instance",
 ) -> GroupMask:
-    """Group mask from per-object HxW masks (see the module docstring for the snapping rule).
+    """Group mask with `cell`-px cells from per-object HxW masks (see the module docstring for the snapping rule).
 
     `objects[i]` carries `category_id` and optionally `id` (the annotation id); `group_by` is `instance`
     (one group per object), `category` (one per category) or `component` (one per connected region of blocks).
     """
     if group_by not in GROUPINGS:
         raise MaskError(f"unknown grouping {group_by!r}; choose one of {', '.join(GROUPINGS)}")
-    hb, wb = (n // BLOCK for n in padded_size(height, width))
+    block = block_size(cell)
+    hb, wb = (n // block for n in padded_size(height, width, block))
     owner = np.full((hb, wb), -1)
     if len(masks):
-        cover = block_coverage(masks, height, width)
+        cover = block_coverage(masks, height, width, block)
         score = np.where((cover > 0) & (cover >= min_coverage), cover, -1.0)
         by_area = np.argsort([m.sum() for m in masks], kind="stable")  # argmax keeps the first: the smallest
         winner = by_area[np.argmax(score[by_area], axis=0)]
@@ -130,11 +145,12 @@ def snap_objects(
                 info["category_ids"].append(objects[i]["category_id"])
             if "id" in objects[i]:
                 info["annotation_ids"].append(objects[i]["id"])
-    if len(groups) > ssic_masks.MAX_GROUP_ID:
-        raise MaskError(f"{len(groups)} groups exceed SSIC's {ssic_masks.MAX_GROUP_ID}; group by category instead")
-    cells = np.repeat(np.repeat(labels, CELLS_PER_BLOCK, axis=0), CELLS_PER_BLOCK, axis=1)
-    rows, cols = mask_shape(height, width)
-    return GroupMask(cells[:rows, :cols].astype(np.int32), groups)
+    if len(groups) > codec_masks.MAX_GROUP_ID:
+        raise MaskError(f"{len(groups)} groups exceed the {codec_masks.MAX_GROUP_ID} a mask holds; group by category")
+    per_block = block // cell
+    cells = np.repeat(np.repeat(labels, per_block, axis=0), per_block, axis=1)
+    rows, cols = codec_masks.cell_grid(height, width, cell)
+    return GroupMask(cells[:rows, :cols].astype(np.int32), cell, groups)
 
 
 def _group_labels(owner: np.ndarray, objects: Sequence[dict[str, Any]], group_by: str) -> np.ndarray:
@@ -159,18 +175,20 @@ def gt_group_mask(
     annotations: Sequence[dict[str, Any]],
     height: int,
     width: int,
+    cell: int,
     min_coverage: float = 0.0,
     group_by: str = "instance",
 ) -> GroupMask:
     """Group mask from an image's COCO ground-truth instances (crowd regions included as objects)."""
     masks = [annotation_mask(a, height, width) for a in annotations]
-    return snap_objects(masks, annotations, height, width, min_coverage, group_by)
+    return snap_objects(masks, annotations, height, width, cell, min_coverage, group_by)
 
 
 def detection_group_mask(
     detections: Sequence[dict[str, Any]],
     height: int,
     width: int,
+    cell: int,
     score_threshold: float = 0.5,
     min_coverage: float = 0.0,
     group_by: str = "instance",
@@ -178,13 +196,13 @@ def detection_group_mask(
     """Group mask from a detector's outputs on the original image (masks where given, else boxes)."""
     kept = [d for d in detections if d["score"] >= score_threshold]
     masks = [annotation_mask(d, height, width) for d in kept]
-    return snap_objects(masks, kept, height, width, min_coverage, group_by)
+    return snap_objects(masks, kept, height, width, cell, min_coverage, group_by)
 
 
-def roi_group_mask(box: Sequence[float] | None, height: int, width: int) -> GroupMask:
+def roi_group_mask(box: Sequence[float] | None, height: int, width: int, cell: int) -> GroupMask:
     """Rectangular region-of-interest baseline: group 1 = every block the [x, y, w, h] box touches."""
     masks = [] if box is None else [box_mask(box, height, width)]
-    return snap_objects(masks, [{"category_id": 0}], height, width)
+    return snap_objects(masks, [{"category_id": 0}], height, width, cell)
 
 
 def enclosing_box(annotations: Sequence[dict[str, Any]]) -> list[float] | None:
@@ -195,9 +213,3 @@ def enclosing_box(annotations: Sequence[dict[str, Any]]) -> list[float] | None:
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
     x1, y1 = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
     return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
-
-
-def load_group_mask(path: str | Path, height: int, width: int) -> GroupMask:
-    """A group mask file (.npy of ids or PNG, read as SSIC reads it); which categories it holds is unknown."""
-    mask = ssic_masks.load_group_mask(path, (height, width)).astype(np.int32)
-    return GroupMask(mask, {int(g): {"category_ids": [], "annotation_ids": []} for g in np.unique(mask) if g > 0})

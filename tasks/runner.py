@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ssicbench import metrics
+from ssicbench.codecs import StructuredCodec, is_structured
 from ssicbench.errors import BenchError, WeightsMismatchError
 from ssicbench.executors import Executor
 from ssicbench.jobs import run_jobs
@@ -27,16 +28,9 @@ from ssicbench.sweep import CodecSpec, image_digest
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
 from ssicbench.tasks.evaluate import restrict_to_region
-from ssicbench.tasks.group_masks import (
-    MASK_STRIDE,
-    GroupMask,
-    detection_group_mask,
-    gt_group_mask,
-    load_group_mask,
-    mask_shape,
-)
+from ssicbench.tasks.group_masks import GroupMask, detection_group_mask, gt_group_mask
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS, describe, pseudo_ground_truth
-from ssicbench.tasks.scenarios import SIDE_SECTION, Scenario, Transmission, parse_scenario
+from ssicbench.tasks.scenarios import Scenario, Transmission, parse_scenario
 from ssicbench.weights import optional_file_fingerprint
 
 log = logging.getLogger(__name__)
@@ -109,7 +103,6 @@ class TaskJob:
     quality: Any
     scenario: str
     image_id: int
-    structured: bool = False  # the codec writes SSIC group sections
     image_digest: str = ""  # content hash of the image file
     codec_digest: str = ""  # hash of the codec's options and weights (CodecSpec.fingerprint)
 
@@ -173,30 +166,35 @@ def _detector_weights(options_json: str) -> str:
     return optional_file_fingerprint(json.loads(options_json).get("weights"))
 
 
-def image_groups(setup: TaskSetup, dataset: TaskDataset, image_id: int) -> tuple[GroupMask, list[list[float]]]:
-    """The image's group mask and object boxes from the configured source (ground truth, detector, files)."""
+def image_groups(
+    setup: TaskSetup, dataset: TaskDataset, image_id: int, cell: int | None
+) -> tuple[GroupMask | None, list[list[float]]]:
+    """The image's group mask on `cell`-px cells (None for a codec without groups) and its object boxes, from
+    the configured source (ground truth, detector, mask files on the structured codec's cells)."""
     info = dataset.image_info(image_id)
     height, width = info["height"], info["width"]
     if setup.masks == "gt":
         objects = dataset.annotations(image_id)
-        return gt_group_mask(objects, height, width, setup.min_coverage, setup.group_by), [a["bbox"] for a in objects]
+        groups = (
+            None if cell is None else gt_group_mask(objects, height, width, cell, setup.min_coverage, setup.group_by)
+        )
+        return groups, [a["bbox"] for a in objects]
     if setup.masks == "detector":
         objects = [d for d in _sender_detections(setup, image_id) if d["score"] >= setup.mask_score]
-        groups = detection_group_mask(objects, height, width, setup.mask_score, setup.min_coverage, setup.group_by)
+        groups = None
+        if cell is not None:
+            groups = detection_group_mask(
+                objects, height, width, cell, setup.mask_score, setup.min_coverage, setup.group_by
+            )
         return groups, [d["bbox"] for d in objects]
+    if cell is None:
+        raise BenchError("boxes from mask files need a structured codec (the files hold one id per codec cell)")
     folder = Path(setup.masks)
     stem = Path(info["file_name"]).stem
     candidates = [folder / f"{stem}{suffix}" for suffix in (".npy", ".png")]
     path = next((p for p in candidates if p.exists()), candidates[0])
-    groups = load_group_mask(path, height, width)
-    return groups, [_cells_box(groups.mask == g) for g in groups.group_ids()]
-
-
-def _cells_box(cells: np.ndarray) -> list[float]:
-    """[x, y, w, h] in pixels of the 16-px cells set in a 1/16 mask."""
-    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
-    x0, y0, x1, y1 = cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
-    return [float(v * MASK_STRIDE) for v in (x0, y0, x1 - x0, y1 - y0)]
+    groups = GroupMask.from_file(path, height, width, cell)
+    return groups, [groups.box(g) for g in groups.group_ids()]
 
 
 def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | None) -> float:
@@ -228,10 +226,10 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
         if job.codec is None:
             sent = Transmission(image, height * width * 3, None)
         else:
-            groups, boxes = image_groups(setup, dataset, job.image_id)
-            sent = parse_scenario(job.scenario).transmit(
-                job.codec.build_for(job.quality, job.codec_digest), image, job.quality, groups, boxes, job.structured
-            )
+            codec = job.codec.build_for(job.quality, job.codec_digest)
+            cell = codec.mask_cell if isinstance(codec, StructuredCodec) else None
+            groups, boxes = image_groups(setup, dataset, job.image_id, cell)
+            sent = parse_scenario(job.scenario).transmit(codec, image, job.quality, groups, boxes)
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
     start = time.perf_counter()
@@ -258,25 +256,12 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def is_structured(codec: CodecSpec) -> bool:
-    """Whether the codec writes SSIC's group sections (probed on a small two-group image)."""
-    image = np.zeros((64, 64, 3), np.uint8)
-    mask = np.zeros(mask_shape(64, 64), np.int32)
-    mask[:2, :2] = 1
-    built = codec.build()
-    try:
-        bitstream = built.encode(image, codec.qualities[0], mask=mask)
-    except (TypeError, BenchError):
-        return False
-    return SIDE_SECTION in bitstream.sections
-
-
 @dataclass
 class TaskPlan:
-    """The jobs of a run and the (codec, scenario) pairs left out because the codec is not structured."""
+    """The jobs of a run, and per codec that is not structured the group scenarios left out."""
 
     jobs: list[TaskJob]
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Sequence[str]) -> TaskPlan:
@@ -294,15 +279,15 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
     image_ids = dataset.image_ids()
     digests = {i: image_digest(dataset.images_dir / dataset.image_info(i)["file_name"]) for i in image_ids}
     jobs = [TaskJob(setup, None, "-", "full", i, image_digest=digests[i]) for i in image_ids]
-    skipped = []
+    skipped: dict[str, list[str]] = {}
     for codec in codecs:
-        structured = is_structured(codec)
+        structured = is_structured(codec.name)
         for scenario in parsed:
             if scenario.needs_groups and not structured:
-                skipped.append((codec.display, scenario.name))
+                skipped.setdefault(codec.display, []).append(scenario.name)
                 continue
             jobs += [
-                TaskJob(setup, codec, q, scenario.name, i, structured, digests[i], codec.fingerprint(q))
+                TaskJob(setup, codec, q, scenario.name, i, digests[i], codec.fingerprint(q))
                 for q in codec.qualities
                 for i in image_ids
             ]
@@ -314,8 +299,8 @@ def run_task_sweep(
 ) -> list[dict[str, Any]]:
     """Run the plan's pending jobs (on `executor`, default a local pool of `n_jobs` processes) into
     `out_dir`/task_rows and return the rows of the plan's jobs."""
-    for codec, scenario in plan.skipped:
-        log.warning("skipping %s with %s: the codec writes no group sections", scenario, codec)
+    for codec, scenarios in plan.skipped.items():
+        log.warning("%s is not a structured codec: runs no group scenario (%s)", codec, ", ".join(scenarios))
     store = RowStore(Path(out_dir) / "task_rows")
     run_jobs(plan.jobs, run_task_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="task", executor=executor)
     wanted = {job.key for job in plan.jobs}

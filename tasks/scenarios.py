@@ -1,9 +1,10 @@
 """Transmission scenarios: what a receiver gets of an image, how many bytes that costs, and what it decodes.
 
-Structured scenarios (SSIC) encode the image once with its group mask and hand the receiver the
-container's `side` section plus the requested `group/<id>` sections; the bytes counted are those of that
-sub-container, `len(bs.subset(...).to_bytes())`. Baselines code the full image, or each object's box as a
-separate crop (bytes: the crop containers plus 4 bytes per crop for its position).
+Group scenarios need a `StructuredCodec`: they encode the image once with its group mask and hand the
+receiver what `codec.receive(container, groups)` cuts; the bytes counted are those of that sub-container,
+`len(codec.receive(...).to_bytes())`. Baselines code the full image, or each object's box as a separate
+crop (bytes: the crop containers plus 4 bytes per crop for its position); a structured codec codes them as
+one group.
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ssicbench.codecs import Bitstream, Codec
-from ssicbench.codecs.ssic.sections import SIDE as SIDE_SECTION
-from ssicbench.codecs.ssic.sections import group_section
-from ssicbench.errors import BenchError
+from ssicbench.codecs import Bitstream, Codec, StructuredCodec
+from ssicbench.errors import BenchError, MaskError
 from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
-from ssicbench.tasks.group_masks import MASK_STRIDE, GroupMask, box_mask, mask_shape, roi_group_mask
+from ssicbench.tasks.group_masks import GroupMask, box_mask, roi_group_mask
 
 CROP_POSITION_BYTES = 4  # x and y of a crop as two uint16; its size is in the crop's own container header
 CANVAS_GREY = 128  # what a receiver shows where it decoded nothing (bbox-crops)
@@ -40,7 +39,7 @@ class Transmission:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named way of transmitting an image; `needs_groups` scenarios need a structured (SSIC) codec."""
+    """A named way of transmitting an image; `needs_groups` scenarios need a `StructuredCodec`."""
 
     name: str
     needs_groups: bool
@@ -51,19 +50,21 @@ class Scenario:
         codec: Codec,
         image: np.ndarray,
         quality: Any,
-        groups: GroupMask,
+        groups: GroupMask | None,
         boxes: Sequence[Sequence[float]],
-        structured: bool = False,
     ) -> Transmission:
-        """Code `image`; `groups` is its group mask, `boxes` its objects' [x, y, w, h] boxes.
-
-        A `structured` codec codes the whole image or a crop as one background group (an all-zero mask).
-        """
+        """Code `image`; `groups` is its group mask on the codec's cells (group scenarios), `boxes` its
+        objects' [x, y, w, h] boxes."""
         kind, _, arg = self.name.partition(":")
         if kind == "full":
-            return _full(codec, image, quality, structured)
+            return _full(codec, image, quality)
         if kind == "bbox-crops":
-            return _crops(codec, image, quality, boxes, structured)
+            return _crops(codec, image, quality, boxes)
+        if not isinstance(codec, StructuredCodec):
+            raise BenchError(f"scenario {self.name} needs a structured codec; {codec.name!r} is not one")
+        if groups is None or groups.cell != codec.mask_cell:
+            cell = None if groups is None else groups.cell
+            raise MaskError(f"{codec.name} needs a group mask of {codec.mask_cell}-px cells, got {cell}")
         if kind == "roi":
             return _structured(codec, image, quality, _roi(groups, image), lambda g: g.group_ids())
         if kind == "all-groups":
@@ -77,10 +78,10 @@ class Scenario:
 SCENARIO_KINDS = {
     "full": (False, "the whole image coded by the codec (any codec)"),
     "bbox-crops": (False, "each object's box coded as a separate crop (any codec)"),
-    "all-groups": (True, "SSIC: every group decoded"),
-    "objects": (True, "SSIC: side info + every object group (background group 0 not sent)"),
-    "category": (True, "SSIC: side info + the groups holding one category, e.g. category:person"),
-    "roi": (True, "SSIC with a rectangular mask around all objects (region-of-interest baseline)"),
+    "all-groups": (True, "structured codecs: every group decoded"),
+    "objects": (True, "structured codecs: side info + every object group (background group 0 not sent)"),
+    "category": (True, "structured codecs: side info + the groups holding one category, e.g. category:person"),
+    "roi": (True, "structured codecs with a rectangular mask around all objects (region-of-interest baseline)"),
 }
 
 
@@ -96,25 +97,16 @@ def parse_scenario(name: str) -> Scenario:
     return Scenario(name, needs_groups, description)
 
 
-def _encode_whole(codec: Codec, image: np.ndarray, quality: Any, structured: bool) -> bytes:
-    """The serialized container of `image` coded as a whole (one background group for structured codecs)."""
-    if structured:
-        return codec.encode(image, quality, mask=np.zeros(mask_shape(*image.shape[:2]), np.int32)).to_bytes()
-    return codec.encode(image, quality).to_bytes()
-
-
-def _full(codec: Codec, image: np.ndarray, quality: Any, structured: bool) -> Transmission:
+def _full(codec: Codec, image: np.ndarray, quality: Any) -> Transmission:
     start = time.perf_counter()
-    data = _encode_whole(codec, image, quality, structured)
+    data = codec.encode(image, quality).to_bytes()
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     decoded = codec.decode(Bitstream.from_bytes(data))
     return Transmission(decoded, len(data), None, None, encode_s, time.perf_counter() - start)
 
 
-def _crops(
-    codec: Codec, image: np.ndarray, quality: Any, boxes: Sequence[Sequence[float]], structured: bool
-) -> Transmission:
+def _crops(codec: Codec, image: np.ndarray, quality: Any, boxes: Sequence[Sequence[float]]) -> Transmission:
     height, width = image.shape[:2]
     canvas = np.full_like(image, CANVAS_GREY)
     region = np.zeros((height, width), bool)
@@ -126,7 +118,7 @@ def _crops(
         rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
         y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
         start = time.perf_counter()
-        data = _encode_whole(codec, np.ascontiguousarray(image[y0:y1, x0:x1]), quality, structured)
+        data = codec.encode(np.ascontiguousarray(image[y0:y1, x0:x1]), quality).to_bytes()
         encode_s += time.perf_counter() - start
         start = time.perf_counter()
         canvas[y0:y1, x0:x1] = codec.decode(Bitstream.from_bytes(data))
@@ -141,28 +133,27 @@ def _roi(groups: GroupMask, image: np.ndarray) -> GroupMask:
     height, width = image.shape[:2]
     cells = np.argwhere(groups.mask > 0)
     if not len(cells):
-        return roi_group_mask(None, height, width)
-    (r0, c0), (r1, c1) = cells.min(axis=0) * MASK_STRIDE, (cells.max(axis=0) + 1) * MASK_STRIDE
-    return roi_group_mask([c0, r0, c1 - c0, r1 - r0], height, width)
+        return roi_group_mask(None, height, width, groups.cell)
+    (r0, c0), (r1, c1) = cells.min(axis=0) * groups.cell, (cells.max(axis=0) + 1) * groups.cell
+    return roi_group_mask([c0, r0, c1 - c0, r1 - r0], height, width, groups.cell)
 
 
 def _structured(
-    codec: Codec, image: np.ndarray, quality: Any, groups: GroupMask, pick: Callable[[GroupMask], list[int]] | None
+    codec: StructuredCodec,
+    image: np.ndarray,
+    quality: Any,
+    groups: GroupMask,
+    pick: Callable[[GroupMask], list[int]] | None,
 ) -> Transmission:
-    """Encode with the group mask; the receiver gets `side` + the groups `pick` selects (all if None)."""
+    """Encode with the group mask; the receiver gets what `receive` cuts for the groups `pick` selects (all if None)."""
     height, width = image.shape[:2]
     start = time.perf_counter()
     full = codec.encode(image, quality, mask=groups.mask)
     data = full.to_bytes()
     encode_s = time.perf_counter() - start
-    if SIDE_SECTION not in full.sections:
-        raise BenchError(
-            f"codec {codec.name!r} wrote no {SIDE_SECTION!r} section: group scenarios need a structured codec"
-        )
     sent = None if pick is None else pick(groups)
     if sent is not None:
-        keep = {SIDE_SECTION, *(group_section(g) for g in sent)}
-        data = Bitstream.from_bytes(data).subset(keep.__contains__).to_bytes()
+        data = codec.receive(Bitstream.from_bytes(data), sent).to_bytes()
     start = time.perf_counter()
     if sent == []:  # nothing of interest in this image: the receiver reads the side info and stops there
         decoded = np.full_like(image, CANVAS_GREY)

@@ -38,7 +38,7 @@ def random_model(variant: str = "charm", seed: int = 0) -> SSICModel:
 
 
 def random_codec(variant: str = "charm", seed: int = 0) -> SSICCodec:
-    return SSICCodec(variant, {1: random_model(variant, seed)})
+    return SSICCodec.for_variant(variant, {1: random_model(variant, seed)})
 
 
 def photo(height: int, width: int, seed: int = 0) -> np.ndarray:

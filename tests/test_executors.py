@@ -264,15 +264,29 @@ def test_codec_loads_once_per_process_and_refuses_weights_the_run_was_not_planne
     assert replanned.key != job.key and spec.build_for(1, replanned.codec_digest) is not first  # loaded anew
 
 
-def test_flags_and_config_name_the_executor():
-    from ssicbench.cli import _executor, build_parser
+def test_flags_and_config_name_the_executor(tmp_path):
+    """The config's "executor" entry is a typed section of the rd and task configs; each flag overrides its key."""
+    from ssicbench.cli import build_parser
+    from ssicbench.config import RDConfig
+    from ssicbench.tasks.cli import task_config
 
-    args = build_parser().parse_args(["rd", "--executor", "ray", "--gpus-per-job", "0.5", "--jobs", "3"])
-    executor = _executor(args, {"executor": {"kind": "local", "address": "auto"}}, args.jobs)  # flags win
-    assert isinstance(executor, RayExecutor) and executor.gpus_per_job == 0.5 and executor.num_cpus == 3
-    assert executor.address == "auto" and not executor.by_value
-    args = build_parser().parse_args(["rd"])
-    executor = _executor(args, {"executor": {"kind": "ray", "address": "ray://head:10001"}}, 1)
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"codecs": ["jpeg"], "executor": {"kind": "local", "address": "auto"}}))
+    argv = ["--config", str(config), "--executor", "ray", "--gpus-per-job", "0.5", "--jobs", "3"]
+    for command, load in (("rd", _rd_config), ("task", task_config)):
+        cfg = load(build_parser().parse_args([command, *argv]))  # flags win
+        executor = cfg.executor.build(cfg.jobs)
+        assert isinstance(executor, RayExecutor) and executor.gpus_per_job == 0.5 and executor.num_cpus == 3
+        assert executor.address == "auto" and not executor.by_value
+    executor = RDConfig.from_dict({"executor": {"kind": "ray", "address": "ray://head:10001"}}).executor.build(1)
     assert executor.address == "ray://head:10001" and executor.by_value  # Ray Client: images go by value
-    with pytest.raises(BenchError, match="unknown 'executor' config keys"):
-        _executor(args, {"executor": {"kind": "ray", "gpus": 1}}, 1)
+    assert RDConfig.from_dict({"executor": "ray"}).executor.kind == "ray"
+    with pytest.raises(BenchError, match="unknown executor keys: gpus"):
+        RDConfig.from_dict({"executor": {"kind": "ray", "gpus": 1}})
+
+
+def _rd_config(args):
+    from ssicbench.cli_options import sweep_overrides
+    from ssicbench.config import RDConfig
+
+    return RDConfig.load(args.config, sweep_overrides(args))

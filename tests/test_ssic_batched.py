@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from ssic_helpers import random_model
 
-from ssicbench.codecs.ssic.masks import generate_group_mask
+from ssicbench.codecs.masks import cell_grid, random_group_mask
 
 TOLERANCE = 2e-5
 
@@ -16,7 +16,7 @@ def batch_of(sizes: tuple[int, int], count: int, seed: int) -> tuple[torch.Tenso
     """`count` random images of one size (multiples of 64) with different random group masks."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(count, 3, *sizes, generator=generator)
-    masks = [generate_group_mask(sizes, "random", seed=seed + i) for i in range(count)]
+    masks = [random_group_mask(cell_grid(*sizes, 16), 16, seed=seed + i) for i in range(count)]
     return x, torch.from_numpy(np.stack(masks)).long()
 
 

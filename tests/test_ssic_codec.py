@@ -12,7 +12,7 @@ from ssicbench.codecs.registry import create_codec, list_codecs
 from ssicbench.codecs.ssic import CheckpointError, SSICModel, load_model, save_checkpoint
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
 from ssicbench.codecs.ssic.coding import ENTROPY_MODULES, Coder
-from ssicbench.codecs.ssic.masks import pad_group_mask
+from ssicbench.codecs.ssic.sections import pad_group_mask
 from ssicbench.errors import BitstreamError, MissingWeightsError
 
 IMAGE = photo(80, 112, seed=5)

@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 from ssic_helpers import conformance_dir, pixel_groups
 
+from ssicbench.codecs.masks import cell_grid, load_group_mask
 from ssicbench.codecs.registry import create_codec
-from ssicbench.codecs.ssic import SSICModel, load_group_mask, load_model, make_config
+from ssicbench.codecs.ssic import SSICModel, load_model, make_config
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
 from ssicbench.codecs.ssic.coding import Coder
 from ssicbench.codecs.ssic.reference_files import read_reference_files
@@ -27,7 +28,7 @@ TOLERANCE = 1e-4
 def ref():
     root = conformance_dir()
     image = np.asarray(Image.open(root / "image.png").convert("RGB"))
-    mask = load_group_mask(root / "group_mask.png", image.shape[:2])
+    mask = load_group_mask(root / "group_mask.png", cell_grid(*image.shape[:2], 16))
     return {
         "root": root,
         "image": image,

@@ -1,6 +1,6 @@
 """`task` end to end, offline: OpenCV HOG on the embedded COCO set, JPEG and a structured codec.
 
-Structured codecs: the test-only `fake-ssic` (same section convention as SSIC) and the bundled ssic-tiny.
+Structured codecs: the test-only `block-jpeg` (test_structured_codec.py) and the bundled ssic-tiny.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import test_tasks_fake_codec  # noqa: F401  (registers fake-ssic)
 from PIL import Image
 from pycocotools import mask as mask_utils
+from test_structured_codec import FAKE
 
 from ssicbench.tasks.cli import add_parser
 from ssicbench.tasks.coco_data import COCO_CATEGORIES, load_task_dataset
@@ -59,8 +59,7 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
         "opencv-hog",
         "--codec",
         "jpeg",
-        "--codec",
-        "fake-ssic",
+        FAKE,
         "--qualities",
         "10",
         "30",
@@ -74,10 +73,8 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
         "category:person",
         "--limit",
         "3",
-        "--run",
-        "e2e",
-        "--results-dir",
-        str(tmp_path),
+        "--out",
+        str(tmp_path / "e2e"),
         "--quiet",
     ]
     assert run_task(argv) == 0
@@ -87,17 +84,17 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
     assert curves == {
         ("original", "full"),
         ("jpeg", "full"),
-        ("fake-ssic", "full"),
-        ("fake-ssic", "objects"),
-        ("fake-ssic", "category:person"),
+        (FAKE, "full"),
+        (FAKE, "objects"),
+        (FAKE, "category:person"),
     }  # jpeg writes no groups: its group scenarios are skipped
     assert table["bbox_AP"].between(0, 1).all() and (table["images"] == 3).all()
-    ssic = table[table["codec"] == "fake-ssic"].set_index(["scenario", "quality"])["bpp"]
+    ssic = table[table["codec"] == FAKE].set_index(["scenario", "quality"])["bpp"]
     assert (ssic.loc["category:person"].values < ssic.loc["objects"].values).all()
     assert (ssic.loc["objects"].values < ssic.loc["full"].values).all()
     assert (out / "ap_vs_bpp.png").stat().st_size > 0
     bd = pd.read_csv(out / "bd_rate_ap.csv")
-    assert set(bd["anchor"]) == {"fake-ssic full"} and len(bd) == 4
+    assert set(bd["anchor"]) == {f"{FAKE} full"} and len(bd) == 4
     rows = list((out / "task_rows").glob("*.json"))
     assert len(rows) == 3 + 4 * 4 * 3  # reference + codec/scenario pairs x qualities x images
     stamps = {p: p.stat().st_mtime_ns for p in rows}
@@ -106,7 +103,8 @@ def test_task_runs_end_to_end_offline_and_resumes(tmp_path):
 
 
 def test_bundled_ssic_partial_decodes_cost_fewer_bits_than_the_full_image(tmp_path):
-    """The real codec: with ssic-tiny, the objects-only receiver gets fewer bytes than the full-image one."""
+    """The real codec: with ssic-tiny, the objects-only receiver gets fewer bytes than the full-image one.
+    (Old flag spellings --task-config, --run and --results-dir still work for one release.)"""
     config = tmp_path / "codecs.json"
     config.write_text(
         json.dumps({"codecs": [{"name": "jpeg", "qualities": [30]}, {"name": "ssic-tiny", "qualities": [2]}]})
@@ -135,3 +133,21 @@ def test_bundled_ssic_partial_decodes_cost_fewer_bits_than_the_full_image(tmp_pa
     assert table.loc[("ssic-tiny", "objects"), "bpp"] < table.loc[("ssic-tiny", "full"), "bpp"]
     assert table.loc[("ssic-tiny", "category:person"), "bpp"] <= table.loc[("ssic-tiny", "objects"), "bpp"]
     assert (tmp_path / "tiny" / "ap_vs_bpp.png").stat().st_size > 1000
+
+
+def test_an_unstructured_ssic_runs_full_and_refuses_group_scenarios_in_one_line(tmp_path, caplog):
+    """ssic-wostructure is a plain codec (variant table): the planner reads the registry, never probes it."""
+    from ssic_helpers import SMALL, random_model
+
+    from ssicbench.codecs.ssic import save_checkpoint
+
+    save_checkpoint(random_model("wostructure"), tmp_path / "wo.pth")
+    (tmp_path / "small.json").write_text(json.dumps(SMALL))
+    argv = ["--codec", "ssic-wostructure", "--checkpoint", str(tmp_path / "wo.pth"), "--model-config",
+            str(tmp_path / "small.json"), "--scenario", "full", "--scenario", "objects", "--scenario",
+            "category:person", "--limit", "1", "--out", str(tmp_path / "wo"), "--quiet"]  # fmt: skip
+    assert run_task(argv) == 0
+    table = pd.read_csv(tmp_path / "wo" / "ap_vs_bpp.csv")
+    assert set(zip(table["codec"], table["scenario"])) == {("original", "full"), ("ssic-wostructure", "full")}
+    refusals = [r.getMessage() for r in caplog.records if "ssic-wostructure" in r.getMessage()]
+    assert refusals == ["ssic-wostructure is not a structured codec: runs no group scenario (objects, category:person)"]

@@ -1,4 +1,4 @@
-"""Group masks at 1/16 resolution: SSIC's padding and block geometry, and the block snapping rule."""
+"""Group masks on a structured codec's cells (16 px here, as SSIC's): block geometry and the snapping rule."""
 
 from __future__ import annotations
 
@@ -7,30 +7,43 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ssicbench.codecs.masks import cell_grid
 from ssicbench.errors import MaskError
-from ssicbench.tasks.group_masks import (
-    BLOCK,
-    block_coverage,
-    detection_group_mask,
-    gt_group_mask,
-    load_group_mask,
-    mask_shape,
-    roi_group_mask,
-    snap_objects,
-)
+from ssicbench.tasks import group_masks
+from ssicbench.tasks.group_masks import block_coverage, block_size, snap_objects
+
+CELL = 16
+BLOCK = 32
+
+
+def gt_group_mask(anns, height, width, **kw):
+    return group_masks.gt_group_mask(anns, height, width, CELL, **kw)
+
+
+def detection_group_mask(dets, height, width, **kw):
+    return group_masks.detection_group_mask(dets, height, width, CELL, **kw)
+
+
+def roi_group_mask(box, height, width):
+    return group_masks.roi_group_mask(box, height, width, CELL)
+
+
+def mask_file(path, height, width):
+    return group_masks.GroupMask.from_file(path, height, width, CELL)
 
 
 def rect_ann(ann_id, x, y, w, h, category=1):
     return {"id": ann_id, "category_id": category, "bbox": [x, y, w, h]}
 
 
-def test_mask_shape_is_ssics_one_cell_per_16_px():
-    assert mask_shape(64, 64) == (4, 4)
-    assert mask_shape(65, 128) == (5, 8)
-    assert mask_shape(300, 451) == (19, 29)
+def test_objects_snap_to_the_32_px_grid_or_to_whole_cells_when_coarser():
+    assert [block_size(cell) for cell in (8, 16, 32, 64)] == [32, 32, 32, 64]
+    coarse = group_masks.gt_group_mask([rect_ann(1, 70, 0, 10, 10)], 128, 128, 64)
+    np.testing.assert_array_equal(coarse.mask, [[0, 1], [0, 0]])
+    np.testing.assert_array_equal(coarse.region([1], 128, 128)[:64, 64:], np.ones((64, 64), bool))
 
 
-def test_blocks_lie_on_the_64_padded_grid_and_are_cropped_to_the_mask():
+def test_blocks_lie_on_the_padded_grid_and_are_cropped_to_the_mask():
     gm = gt_group_mask([rect_ann(1, 60, 60, 10, 10)], 80, 80)  # touches blocks (1,1), (1,2), (2,1), (2,2)
     assert gm.mask.shape == (5, 5)
     expected = np.zeros((5, 5), np.int32)
@@ -104,12 +117,12 @@ def test_mask_files_are_checked_for_shape_and_type(tmp_path):
     good = np.zeros((4, 8), np.uint8)
     good[1, 2] = 3
     np.save(tmp_path / "a.npy", good)
-    assert load_group_mask(tmp_path / "a.npy", 64, 128).group_ids() == [3]
+    assert mask_file(tmp_path / "a.npy", 64, 128).group_ids() == [3]
     with pytest.raises(MaskError, match="needs 8x8"):
-        load_group_mask(tmp_path / "a.npy", 128, 128)
+        mask_file(tmp_path / "a.npy", 128, 128)
     np.save(tmp_path / "f.npy", good.astype(float))
     with pytest.raises(MaskError, match="integer"):
-        load_group_mask(tmp_path / "f.npy", 64, 128)
+        mask_file(tmp_path / "f.npy", 64, 128)
 
 
 @st.composite
@@ -136,11 +149,11 @@ def scenes(draw):
 def test_snapping_rule_property(scene, min_coverage):
     height, width, masks = scene
     objects = [{"id": i + 1, "category_id": 1} for i in range(len(masks))]
-    gm = snap_objects(masks, objects, height, width, min_coverage=min_coverage)
-    cover = block_coverage(masks, height, width)
+    gm = snap_objects(masks, objects, height, width, CELL, min_coverage=min_coverage)
+    cover = block_coverage(masks, height, width, BLOCK)
     blocks = gm.mask[::2, ::2]
     # the mask is made of whole 32-px blocks (cropped to the mask's shape)
-    assert gm.mask.shape == mask_shape(height, width)
+    assert gm.mask.shape == cell_grid(height, width, CELL)
     np.testing.assert_array_equal(
         gm.mask, np.repeat(np.repeat(blocks, 2, 0), 2, 1)[: gm.mask.shape[0], : gm.mask.shape[1]]
     )

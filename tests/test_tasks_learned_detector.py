@@ -154,8 +154,8 @@ def run_task(argv):
 
 def test_kodak_study_config_runs_and_labels_its_ground_truth(tmp_path):
     """configs/tasks/kodak.json (cut to 4 images and one JPEG point here) gives a labelled pseudo-GT table."""
-    argv = ["--task-config", "configs/tasks/kodak.json", "--limit", "4", "--codec", "jpeg", "--qualities", "50"]
-    argv += ["--scenario", "full", "--results-dir", str(tmp_path), "--quiet"]
+    argv = ["--config", "configs/tasks/kodak.json", "--limit", "4", "--codec", "jpeg", "--qualities", "50"]
+    argv += ["--scenario", "full", "--out", str(tmp_path / "tasks-kodak"), "--quiet"]
     assert run_task(argv) == 0
     table = pd.read_csv(tmp_path / "tasks-kodak" / "ap_vs_bpp.csv").set_index("codec")
     assert table["ground_truth"].str.startswith(LABEL).all()
@@ -163,6 +163,6 @@ def test_kodak_study_config_runs_and_labels_its_ground_truth(tmp_path):
 
 
 def test_kodak_without_labels_needs_pseudo_ground_truth(tmp_path):
-    argv = ["--dataset", "kodak", "--codec", "jpeg", "--results-dir", str(tmp_path), "--quiet"]
+    argv = ["--dataset", "kodak", "--codec", "jpeg", "--out", str(tmp_path), "--quiet"]
     with pytest.raises(BenchError, match="no annotations: use --ground-truth detector"):
         run_task(argv)

@@ -190,3 +190,24 @@ def test_progress_line_shows_loss_rate_psnr_speed_and_time_left():
     assert line.startswith("step 50/200 (25%)")
     assert "loss=1.25" in line and "bpp=0.5" in line and "psnr=30.00 dB" in line
     assert "5.00 steps/s, 0.5 min left" in line
+
+
+@pytest.mark.parametrize("arch", ["ssic-hyper", "ssic-wostructure"])
+def test_structured_variants_and_only_they_train_with_group_masks(arch, image_folder, tmp_path, monkeypatch):
+    """The variant table decides: ssic-hyper codes groups, so it trains on the sampled group masks."""
+    from ssicbench.codecs.ssic import SSIC_VARIANTS, SSICModel
+
+    seen = []
+    forward_train = SSICModel.forward_train
+
+    def spy(self, x, groups, *args):
+        seen.append(groups)
+        return forward_train(self, x, groups, *args)
+
+    monkeypatch.setattr(SSICModel, "forward_train", spy)
+    cfg = config(image_folder, arch=arch, model=SMALL_SSIC, patch_size=64, steps=1, mask_empty_prob=0.0)
+    Trainer(cfg, tmp_path / "run").run()
+    if SSIC_VARIANTS[arch].structured:
+        assert seen[0].shape == (4, 4, 4) and seen[0].max() > 0  # irregular groups at 1/16, as the codec codes
+    else:
+        assert seen[0] is None

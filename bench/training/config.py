@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ssicbench.config import CONFIG_VERSION, RunConfig
 from ssicbench.errors import BenchError
-from ssicbench.jsonfile import read_json_object
 
 MASK_SOURCES = ("random", "none")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(RunConfig):
     """Everything a training run depends on; the run directory keeps a copy next to its checkpoints."""
 
+    KIND = "training config"
+
+    version: int = CONFIG_VERSION
+    description: str = ""
     arch: str = "ssic-charm"  # ssic-charm | ssic-wostructure | ssic-hyper | a CompressAI architecture name
     model: dict[str, Any] = field(default_factory=dict)  # constructor overrides (e.g. the tiny config)
     init: str = ""  # start from these weights (the codec's checkpoint layout) instead of random ones
@@ -49,20 +54,12 @@ class TrainConfig:
     time_budget_s: float = 0  # stop (checkpointed) when the run has trained this long; 0: no limit
 
     @classmethod
-    def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        data = read_json_object(path, "training config (--config)")
-        data.pop("description", None)
-        return cls.from_dict({**data, **{k: v for k, v in overrides.items() if v is not None}})
+    def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:  # type: ignore[override]
+        """The config file at `path` with the `overrides` that are not None applied."""
+        return super().load(path, overrides)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise BenchError(f"unknown training config keys: {', '.join(unknown)}")
+    def from_dict(cls, data: Mapping[str, Any], source: str = "") -> TrainConfig:
         if data.get("masks", "random") not in MASK_SOURCES:
             raise BenchError(f"training masks must be one of {', '.join(MASK_SOURCES)}, not {data['masks']!r}")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return super().from_dict(data, source)

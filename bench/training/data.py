@@ -54,13 +54,9 @@ class PatchSampler:
         return batch, rng
 
 
-def random_group_masks(rng: np.random.Generator, batch: int, size: int, empty_prob: float) -> torch.Tensor:
-    """Irregular group masks (B, size/16, size/16) as the reference trains with; a share `empty_prob` of the
-    samples gets a single group (no objects)."""
-    from ssicbench.codecs.ssic.masks import generate_group_mask
+def random_group_masks(rng: np.random.Generator, batch: int, size: int, empty_prob: float, cell: int) -> torch.Tensor:
+    """Irregular group masks (B, size/cell, size/cell) for a structured model with `cell`-px mask cells, as the
+    reference trains with; a share `empty_prob` of the samples gets a single group (no objects)."""
+    from ssicbench.codecs.masks import sample_group_masks
 
-    masks = []
-    for _ in range(batch):
-        kind = "single" if rng.random() < empty_prob else "random"
-        masks.append(generate_group_mask((size, size), kind, seed=int(rng.integers(2**31))))
-    return torch.from_numpy(np.stack(masks))
+    return torch.from_numpy(sample_group_masks(rng, batch, size, size, cell, empty_prob))

@@ -10,12 +10,13 @@ import numpy as np
 import torch
 
 from ssicbench.codecs import Bitstream, create_codec
+from ssicbench.codecs.ssic.config import SSIC_VARIANTS
 from ssicbench.datasets import load_dataset
 from ssicbench.imageio import load_image
 from ssicbench.metrics import psnr
 from ssicbench.training.config import TrainConfig
 from ssicbench.training.export import write_weights
-from ssicbench.training.models import SSIC_ARCHS, TrainableModel
+from ssicbench.training.models import TrainableModel
 
 
 def evaluate_model(
@@ -24,7 +25,7 @@ def evaluate_model(
     images = [load_image(item.path) for item in load_dataset(cfg.eval_dataset)[: cfg.eval_images]]
     with tempfile.TemporaryDirectory(dir=run_dir) as tmp:
         weights = write_weights(trainable, Path(tmp) / "weights.pth", step=0)
-        if trainable.arch in SSIC_ARCHS:
+        if trainable.arch in SSIC_VARIANTS:
             codec = create_codec(trainable.arch, checkpoint=str(weights), config=cfg.model)
             quality = 1
         else:

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import torch
 
+from ssicbench.codecs.ssic.config import SSIC_VARIANTS
 from ssicbench.training.checkpoint import load_checkpoint
 from ssicbench.training.config import TrainConfig
-from ssicbench.training.models import SSIC_ARCHS, TrainableModel, build_trainable
+from ssicbench.training.models import TrainableModel, build_trainable
 
 
 def coding_copy(trainable: TrainableModel) -> torch.nn.Module:
     """A copy of the model in eval mode on the CPU with rANS tables built from its current weights."""
     model = copy.deepcopy(trainable.module).cpu().eval()
-    if trainable.arch in SSIC_ARCHS:
+    if trainable.arch in SSIC_VARIANTS:
         model.build_tables()
     else:
         model.update(force=True)
@@ -27,7 +28,7 @@ def write_weights(trainable: TrainableModel, path: str | Path, step: int) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = coding_copy(trainable)
-    if trainable.arch in SSIC_ARCHS:
+    if trainable.arch in SSIC_VARIANTS:
         from ssicbench.codecs.ssic.checkpoint import save_checkpoint
 
         save_checkpoint(model, path, iteration=step)

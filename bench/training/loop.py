@@ -149,8 +149,9 @@ class Trainer:
         cfg = self.cfg
         x, rng = self.sampler.global_batch(self.step, cfg.batch_size)
         masks = None
-        if self.trainable.structured and cfg.masks == "random":
-            masks = random_group_masks(rng, cfg.batch_size, cfg.patch_size, cfg.mask_empty_prob)
+        if self.trainable.mask_cell and cfg.masks == "random":
+            cell = self.trainable.mask_cell
+            masks = random_group_masks(rng, cfg.batch_size, cfg.patch_size, cfg.mask_empty_prob, cell)
         share = cfg.batch_size // self.dist.world
         local = slice(self.dist.rank * share, (self.dist.rank + 1) * share)
         x = x[local].to(self.device)

@@ -10,25 +10,30 @@ import torch
 from compressai.entropy_models import EntropyBottleneck
 from torch import nn
 
+from ssicbench.codecs.ssic.config import LATENT_STRIDE, SSIC_VARIANTS
 from ssicbench.errors import CheckpointError, UnknownNameError
 
 TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")  # rANS tables: derived, rebuilt at export
-SSIC_ARCHS = {"ssic-charm": "charm", "ssic-wostructure": "wostructure", "ssic-hyper": "hyper"}
 
 
 @dataclass
 class TrainableModel:
-    """A model plus the facts the loop needs: whether it takes group masks, and its rate-distortion pass."""
+    """A model plus the facts the loop needs: the group-mask cell size of structured models (None: the model
+    takes no group masks), and its rate-distortion pass."""
 
     arch: str
     module: nn.Module
-    structured: bool
+    mask_cell: int | None = None
+
+    @property
+    def structured(self) -> bool:
+        return self.mask_cell is not None
 
     def rd_forward(
         self, x: torch.Tensor, groups: torch.Tensor | None, noisy: bool, batched: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_hat, total bits) of a training batch."""
-        if self.arch in SSIC_ARCHS:
+        if self.arch in SSIC_VARIANTS:
             out = self.module.forward_train(x, groups, noisy, batched)
         else:
             out = self.module(x)
@@ -49,7 +54,7 @@ class TrainableModel:
         from ssicbench.training.checkpoint import load_checkpoint
 
         state = load_checkpoint(path)
-        if self.arch in SSIC_ARCHS:
+        if self.arch in SSIC_VARIANTS:
             from ssicbench.codecs.ssic.checkpoint import load_state
 
             load_state(self.module, state["parameters"], source=path)
@@ -58,7 +63,7 @@ class TrainableModel:
 
     def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
         """Load weights saved by the training loop; SSIC's entropy-coder tables are skipped (their sizes vary)."""
-        if self.arch not in SSIC_ARCHS:
+        if self.arch not in SSIC_VARIANTS:
             self.module.load_state_dict(state)  # CompressAI models resize their table buffers themselves
             return
         weights = {k: v for k, v in state.items() if not k.endswith(TABLE_BUFFERS)}
@@ -90,20 +95,20 @@ class RDForward(nn.Module):
 
 def build_trainable(arch: str, overrides: dict[str, Any]) -> TrainableModel:
     """An untrained model by architecture name: an SSIC variant or any CompressAI image model."""
-    if arch in SSIC_ARCHS:
+    if arch in SSIC_VARIANTS:
         from ssicbench.codecs.ssic.config import make_config
         from ssicbench.codecs.ssic.model import SSICModel
 
-        return TrainableModel(
-            arch, SSICModel(make_config(SSIC_ARCHS[arch], overrides)), structured=arch == "ssic-charm"
-        )
+        row = SSIC_VARIANTS[arch]
+        model = SSICModel(make_config(row.variant, overrides))
+        return TrainableModel(arch, model, LATENT_STRIDE if row.structured else None)
     from compressai.registry import MODELS
     from compressai.zoo.image import cfgs
 
     if arch not in MODELS:
-        known = ", ".join(list(SSIC_ARCHS) + sorted(MODELS))
+        known = ", ".join(list(SSIC_VARIANTS) + sorted(MODELS))
         raise UnknownNameError(f"unknown architecture {arch!r}; known: {known}")
     overrides = dict(overrides)
     quality = overrides.pop("quality", 1)  # channel widths default to the zoo's (N, M) at that quality
     widths = dict(zip(("N", "M"), cfgs[arch][quality])) if arch in cfgs else {}
-    return TrainableModel(arch, MODELS[arch](**{**widths, **overrides}), structured=False)
+    return TrainableModel(arch, MODELS[arch](**{**widths, **overrides}))

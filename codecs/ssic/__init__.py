@@ -13,11 +13,10 @@ _EXPORTS = {
     "load_model": "ssicbench.codecs.ssic.checkpoint",
     "save_checkpoint": "ssicbench.codecs.ssic.checkpoint",
     "SSICCodec": "ssicbench.codecs.ssic.codec",
+    "StructuredSSICCodec": "ssicbench.codecs.ssic.codec",
     "SSICConfig": "ssicbench.codecs.ssic.config",
+    "SSIC_VARIANTS": "ssicbench.codecs.ssic.config",
     "make_config": "ssicbench.codecs.ssic.config",
-    "generate_group_mask": "ssicbench.codecs.ssic.masks",
-    "load_group_mask": "ssicbench.codecs.ssic.masks",
-    "mask_shape": "ssicbench.codecs.ssic.masks",
     "SSICModel": "ssicbench.codecs.ssic.model",
 }
 

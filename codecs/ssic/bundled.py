@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ssicbench.codecs.ssic.codec import SSICCodec
+    from ssicbench.codecs.ssic.codec import StructuredSSICCodec
 
 ZOO = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
 TINY_QUALITIES = (1, 2, 3, 4)  # rate points, low to high (configs/train/ssic-tiny-q<N>.json)
@@ -17,8 +17,8 @@ TINY_WEIGHTS = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}
 TINY_CONFIG = ZOO / "ssic-tiny.json"
 
 
-def ssic_tiny(device: str = "cpu") -> SSICCodec:
+def ssic_tiny(device: str = "cpu") -> StructuredSSICCodec:
     """The bundled small SSIC family: per-group sections and partial decoding without any download."""
-    from ssicbench.codecs.ssic.codec import SSICCodec
+    from ssicbench.codecs.ssic.codec import StructuredSSICCodec
 
-    return SSICCodec("charm", TINY_WEIGHTS, TINY_CONFIG, device)
+    return StructuredSSICCodec("charm", TINY_WEIGHTS, TINY_CONFIG, device)

@@ -1,4 +1,5 @@
-"""The SSIC codecs behind the `Codec` interface, registered as ssic-charm, ssic-wostructure and ssic-hyper.
+"""The SSIC codecs, registered as the variant table (`config.SSIC_VARIANTS`) names them: ssic-charm and
+ssic-hyper are `StructuredCodec`s, ssic-wostructure a plain `Codec` (the whole image as one group).
 
 Each takes trained weights: `checkpoint=` one reference-layout checkpoint (quality `quality`, default 1)
 or a mapping {quality: checkpoint}; `config=` architecture overrides (dict or JSON path, e.g. the small
@@ -17,20 +18,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ssicbench.codecs.base import Codec, check_image
+from ssicbench.codecs.base import Codec, StructuredCodec, check_image
 from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.masks import cell_grid, check_group_mask, load_group_mask
 from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
 from ssicbench.codecs.ssic.coding import CodedImage, Coder
-from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, VARIANTS
-from ssicbench.codecs.ssic.masks import check_group_mask, generate_group_mask, load_group_mask, pad_group_mask
+from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, variant_info
 from ssicbench.codecs.ssic.model import SSICModel
 from ssicbench.codecs.ssic.sections import (
     SIDE,
     decode_mask,
     encode_mask,
     group_section,
+    keep_groups,
     pack_side,
     pack_strings,
+    pad_group_mask,
+    present_groups,
     section_group,
     unpack_side,
     unpack_strings,
@@ -51,7 +55,11 @@ class _Header:
 
 
 class SSICCodec(Codec):
-    """SSIC at one or more rate points; `models` maps quality -> checkpoint path (loaded on first use) or model."""
+    """SSIC at one or more rate points; `models` maps quality -> checkpoint path (loaded on first use) or model.
+
+    This class codes any variant; `for_variant` builds the registered kind (`StructuredSSICCodec` for the
+    structured variants).
+    """
 
     def __init__(
         self,
@@ -60,8 +68,7 @@ class SSICCodec(Codec):
         config: str | Path | Mapping[str, Any] | None = None,
         device: str | torch.device = "cpu",
     ):
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown SSIC variant {variant!r}; known: {', '.join(VARIANTS)}")
+        self.structured = variant_info(variant).structured
         if not models:
             raise MissingWeightsError(f"ssic-{variant} needs at least one checkpoint")
         self.name = f"ssic-{variant}"
@@ -85,6 +92,18 @@ class SSICCodec(Codec):
         if isinstance(source, SSICModel):
             return fingerprint(source)
         return file_fingerprint(source)
+
+    @classmethod
+    def for_variant(
+        cls,
+        variant: str,
+        models: Mapping[Any, str | Path | SSICModel],
+        config: str | Path | Mapping[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+    ) -> SSICCodec:
+        """The codec of `variant` as registered: a `StructuredSSICCodec` when the variant codes groups."""
+        kind = StructuredSSICCodec if variant_info(variant).structured else SSICCodec
+        return kind(variant, models, config, device)
 
     def coder(self, quality: Any) -> tuple[Coder, str]:
         """The coder and weights fingerprint of rate point `quality` (loading its checkpoint once)."""
@@ -111,14 +130,15 @@ class SSICCodec(Codec):
         if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
             raise UsageError(f"{self.name}: a {height}x{width} image exceeds the supported size")
         coder, model_id = self.coder(quality)
-        if self.variant == "wostructure" and mask is not None:
-            raise UsageError("ssic-wostructure codes the image as one group; it takes no --mask")
+        if not self.structured and mask is not None:
+            raise UsageError(f"{self.name} codes the image as one group; it takes no --mask")
+        shape = cell_grid(height, width, LATENT_STRIDE)
         if mask is None:
-            ids = generate_group_mask((height, width), "single")
+            ids = np.zeros(shape, np.int64)
         elif isinstance(mask, (str, Path)):
-            ids = load_group_mask(mask, (height, width))
+            ids = load_group_mask(mask, shape)
         else:
-            ids = check_group_mask(mask, (height, width))
+            ids = check_group_mask(mask, shape)
         groups = pad_group_mask(ids, _latent_hw(height, width))
         x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
         ph, pw = (-height) % PAD_MULTIPLE, (-width) % PAD_MULTIPLE
@@ -127,7 +147,7 @@ class SSICCodec(Codec):
 
         params: dict[str, Any] = {"quality": quality, "model": model_id, "groups": sorted(coded.groups)}
         mask_payload = b""
-        if self.variant != "wostructure":
+        if self.structured:
             params["mask_block"], mask_payload = encode_mask(groups)
         bitstream = self._new_bitstream(image, **params)
         bitstream.sections[SIDE] = pack_side((height, width), coded.hyper, mask_payload)
@@ -197,9 +217,7 @@ class SSICCodec(Codec):
             or groups != sorted(set(groups))
         ):
             raise BitstreamError("container group list is malformed")
-        if (mask_block is None) != (self.variant == "wostructure") or (
-            mask_block is not None and type(mask_block) is not int
-        ):
+        if (mask_block is None) == self.structured or (mask_block is not None and type(mask_block) is not int):
             raise BitstreamError("container mask block size is missing or malformed")
         height, width = bitstream.height, bitstream.width
         if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
@@ -209,6 +227,20 @@ class SSICCodec(Codec):
             if name != SIDE and (group is None or group not in groups):
                 raise BitstreamError(f"unexpected section {name!r} in an {self.name} container")
         return _Header(quality, model, groups, mask_block)
+
+
+class StructuredSSICCodec(SSICCodec, StructuredCodec):
+    """SSIC with group structure (ssic-charm, ssic-hyper): one `group/<id>` section per group."""
+
+    mask_cell = LATENT_STRIDE
+
+    def groups(self, bitstream: Bitstream) -> list[int]:
+        self._check(bitstream)
+        return present_groups(bitstream)
+
+    def receive(self, bitstream: Bitstream, groups: Iterable[int]) -> Bitstream:
+        self._check(bitstream)
+        return keep_groups(bitstream, groups)
 
 
 def _latent_hw(height: int, width: int) -> tuple[int, int]:
@@ -238,4 +270,4 @@ def make_ssic_codec(
     for path in mapping.values():
         if not Path(path).is_file():
             raise MissingWeightsError(f"SSIC checkpoint {path} does not exist (--checkpoint)")
-    return SSICCodec(variant, mapping, config, device)
+    return SSICCodec.for_variant(variant, mapping, config, device)

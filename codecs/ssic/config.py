@@ -8,9 +8,45 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("charm", "wostructure", "hyper")
-LATENT_STRIDE = 16  # the latent y (and the group mask) has one cell per 16x16 pixels
+LATENT_STRIDE = 16  # pixels per side of a latent cell of y, and of a group-mask cell: SSIC's one block size
 PAD_MULTIPLE = 64  # images are padded right/bottom to this multiple (the hyper latent is at 1/64)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One SSIC codec as the suite names it (codec registry and training `arch`): its entropy model and
+    whether it codes groups (a `StructuredCodec`, trained with group masks)."""
+
+    name: str
+    variant: str
+    structured: bool
+    description: str
+
+
+SSIC_VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant(
+            "ssic-charm",
+            "charm",
+            True,
+            "SSIC (ICCV 2023): semantically structured, one decodable section per group, channel-autoregressive",
+        ),
+        Variant(
+            "ssic-wostructure", "wostructure", False, "SSIC network without structure: the whole image as one group"
+        ),
+        Variant("ssic-hyper", "hyper", True, "SSIC structured, hyperprior-only entropy model"),
+    )
+}
+VARIANTS = tuple(v.variant for v in SSIC_VARIANTS.values())
+
+
+def variant_info(variant: str) -> Variant:
+    """The table row of entropy-model `variant` ("charm", "wostructure" or "hyper")."""
+    for row in SSIC_VARIANTS.values():
+        if row.variant == variant:
+            return row
+    raise ValueError(f"unknown SSIC variant {variant!r}; known: {', '.join(VARIANTS)}")
 
 
 @dataclass(frozen=True)
@@ -32,8 +68,7 @@ class SSICConfig:
     splits: int = 10
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown SSIC variant {self.variant!r}; known: {', '.join(VARIANTS)}")
+        variant_info(self.variant)  # an unknown variant fails here
         stages = len(self.embed_dim_g)
         if not (len(self.depths_g) == len(self.num_heads_g) == stages == 4):
             raise ValueError("embed_dim_g, depths_g and num_heads_g need 4 stages each (1/16 latent)")
@@ -56,10 +91,6 @@ class SSICConfig:
     def num_slices(self) -> int:
         """Entropy-coded strings per group: the channel slices (ChARM) or one string (hyperprior)."""
         return 1 if self.variant == "hyper" else self.splits
-
-    @property
-    def structured(self) -> bool:
-        return self.variant != "wostructure"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

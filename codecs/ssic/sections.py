@@ -8,15 +8,18 @@
              block size (16, 32 or 64 px) on which it is constant (the reference uses 32-px blocks).
     "group/<id>"  for each of the model's slices (10; 1 for the hyperprior variant): varint length, string.
 
-Varints are unsigned LEB128. Every malformed payload raises BitstreamError.
+Varints are unsigned LEB128. Every malformed payload raises BitstreamError. The section names are private
+to this module: other code asks the codec (`groups`, `receive`).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 
 import numpy as np
 
+from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.ssic.config import LATENT_STRIDE
 from ssicbench.errors import BitstreamError
 
@@ -38,6 +41,27 @@ def section_group(name: str) -> int | None:
     if not digits.isdigit() or str(int(digits)) != digits:
         raise BitstreamError(f"malformed SSIC section name {name!r}")
     return int(digits)
+
+
+def present_groups(bitstream: Bitstream) -> list[int]:
+    """Ids of the group sections a container holds, ascending."""
+    return sorted(g for g in map(section_group, bitstream.sections) if g is not None)
+
+
+def keep_groups(bitstream: Bitstream, groups: Iterable[int]) -> Bitstream:
+    """The side section plus the sections of `groups`; BitstreamError names groups the container lacks."""
+    wanted = sorted({int(g) for g in groups})
+    missing = [g for g in wanted if group_section(g) not in bitstream.sections]
+    if missing:
+        have = present_groups(bitstream)
+        raise BitstreamError(f"container has no group {', '.join(map(str, missing))} (it has groups {have})")
+    return bitstream.subset({SIDE, *(group_section(g) for g in wanted)}.__contains__)
+
+
+def pad_group_mask(mask: np.ndarray, latent_hw: tuple[int, int]) -> np.ndarray:
+    """Extend a mask to the padded image's latent grid, repeating its last row/column (padding joins its neighbour)."""
+    rows, cols = latent_hw[0] - mask.shape[0], latent_hw[1] - mask.shape[1]
+    return np.pad(mask, ((0, rows), (0, cols)), mode="edge")
 
 
 def pack_strings(strings: list[bytes]) -> bytes:

@@ -1,10 +1,10 @@
-"""Group masks: one group id per 16x16 block of the image (0 = background), from files or generated.
+"""Group masks of structured codecs: integer ids 0..255, one per square cell of `mask_cell` pixels.
 
-A mask for an H x W image is an integer array of shape (ceil(H/16), ceil(W/16)) with ids in 0..255.
-PNG masks hold ids directly, as id x step (the reference figures, e.g. the conformance mask uses
-step 60), or, like the Kodak masks and any binary 0/255 mask, only foreground vs background: then the
-groups are the 4-connected components of the non-zero blocks, numbered from 1 in raster order (the
-reference CLI).
+A mask for an H x W image has shape `StructuredCodec.mask_shape(H, W)` = (ceil(H/cell), ceil(W/cell)).
+Files are .npy arrays of ids or PNGs at that resolution: ids directly, id x step (the reference figures,
+e.g. the SSIC conformance mask uses step 60), or, like the Kodak masks and any binary 0/255 mask, only
+foreground vs background: then the groups are the 4-connected components of the non-zero cells, numbered
+from 1 in raster order (the reference CLI).
 """
 
 from __future__ import annotations
@@ -15,30 +15,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ssicbench.codecs.ssic.config import LATENT_STRIDE as BLOCK
 from ssicbench.errors import BenchError, ImageReadError, MaskError
 from ssicbench.imageio import open_image
 
 MAX_GROUP_ID = 255
 MODES = ("auto", "ids", "step", "components")
-KINDS = ("single", "random")
+REFERENCE_GRID = 32  # pixels: the SSIC reference draws its random training groups on a 32-px grid
 
 
-def mask_shape(image_hw: tuple[int, int]) -> tuple[int, int]:
-    """Shape of the group mask of an image of size (H, W): one cell per 16x16 block."""
-    return math.ceil(image_hw[0] / BLOCK), math.ceil(image_hw[1] / BLOCK)
+def cell_grid(height: int, width: int, cell: int) -> tuple[int, int]:
+    """(rows, columns) of the mask of a `height` x `width` image with `cell`-pixel cells."""
+    return math.ceil(height / cell), math.ceil(width / cell)
 
 
-def check_group_mask(mask: np.ndarray, image_hw: tuple[int, int], source: str = "group mask") -> np.ndarray:
-    """Validate a mask for an image of size `image_hw`; returns it as int64. MaskError names both sizes."""
+def check_group_mask(mask: np.ndarray, shape: tuple[int, int], source: str = "group mask") -> np.ndarray:
+    """Validate a mask against the `shape` the codec needs; returns it as int64. MaskError names both shapes."""
     mask = np.asarray(mask)
-    expected = mask_shape(image_hw)
-    if mask.shape != expected:
-        raise MaskError(
-            f"{source} is {mask.shape[0] if mask.ndim else 0}x{mask.shape[1] if mask.ndim > 1 else 0}"
-            f" ({mask.ndim}-D), but a {image_hw[0]}x{image_hw[1]} image needs {expected[0]}x{expected[1]}"
-            f" (one id per {BLOCK}x{BLOCK} block)"
-        )
+    if mask.shape != tuple(shape):
+        rows, cols = (mask.shape + (0, 0))[:2]
+        raise MaskError(f"{source} is {rows}x{cols} ({mask.ndim}-D), but the image needs {shape[0]}x{shape[1]} ids")
     if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
         raise MaskError(f"{source} must hold integer group ids, not {mask.dtype}")
     mask = mask.astype(np.int64)
@@ -48,9 +43,9 @@ def check_group_mask(mask: np.ndarray, image_hw: tuple[int, int], source: str = 
 
 
 def load_group_mask(
-    path: str | Path, image_hw: tuple[int, int], mode: str = "auto", step: int | None = None
+    path: str | Path, shape: tuple[int, int], mode: str = "auto", step: int | None = None
 ) -> np.ndarray:
-    """Read a mask from a .npy array of ids or a PNG, for an image of size (H, W) -> (ceil(H/16), ceil(W/16)) int64.
+    """Read a mask of `shape` (the codec's `mask_shape`) from a .npy array of ids or a PNG, as int64.
 
     PNG `mode`: "ids" (value = id), "step" (id = value / `step`, default the smallest non-zero value),
     "components" (4-connected components of value != 0) or "auto": "step" when the values are exactly
@@ -60,7 +55,7 @@ def load_group_mask(
     """
     path = Path(path)
     if mode not in MODES:
-        raise ValueError(f"unknown mask mode {mode!r}; known: {', '.join(MODES)}")
+        raise MaskError(f"unknown mask mode {mode!r}; known: {', '.join(MODES)}")
     if not path.is_file():
         raise MaskError(f"group mask {path} does not exist")
     if path.suffix.lower() == ".npy":
@@ -68,30 +63,40 @@ def load_group_mask(
             values = np.load(path, allow_pickle=False)
         except ValueError as exc:
             raise MaskError(f"group mask {path} is not a plain .npy array ({exc})") from None
-        return check_group_mask(values, image_hw, str(path))
+        return check_group_mask(values, shape, str(path))
     values = _read_png(path)
-    check_group_mask(np.zeros_like(values), image_hw, str(path))  # size first: the clearest error
-    return check_group_mask(_ids_from_values(values, mode, step, path), image_hw, str(path))
+    check_group_mask(np.zeros_like(values), shape, str(path))  # size first: the clearest error
+    return check_group_mask(_ids_from_values(values, mode, step, path), shape, str(path))
 
 
-def generate_group_mask(image_hw: tuple[int, int], kind: str = "single", seed: int = 0) -> np.ndarray:
-    """A mask without a file: "single" (the whole image is group 0) or "random" irregular groups.
+def random_group_mask(shape: tuple[int, int], cell: int, seed: int = 0) -> np.ndarray:
+    """Irregular groups as the SSIC reference trains with, on a grid of `shape` cells of `cell` pixels.
 
-    "random" follows the reference's training masks: on a 32-pixel grid, about 10% of the cells seed a
-    2-3 x 2-3 cell box; the groups are the 4-connected components of the boxes (background 0).
+    On a 32-pixel grid (the reference's), about 10% of the grid squares seed a 2-3 x 2-3 square box; the
+    groups are the 4-connected components of the boxes (background 0).
     """
-    shape = mask_shape(image_hw)
-    if kind == "single":
-        return np.zeros(shape, dtype=np.int64)
-    if kind != "random":
-        raise ValueError(f"unknown mask kind {kind!r}; known: {', '.join(KINDS)}")
+    unit = max(1, REFERENCE_GRID // cell)
     rng = np.random.default_rng(seed)
-    grid = (math.ceil(shape[0] / 2), math.ceil(shape[1] / 2))
+    grid = (math.ceil(shape[0] / unit), math.ceil(shape[1] / unit))
     boxes = np.zeros(grid, dtype=bool)
     for i, j in zip(*np.nonzero(rng.random(grid) >= 0.9)):
         boxes[i : i + rng.integers(2, 4), j : j + rng.integers(2, 4)] = True
     ids = _components(boxes)
-    return np.kron(ids, np.ones((2, 2), dtype=np.int64))[: shape[0], : shape[1]]
+    return np.kron(ids, np.ones((unit, unit), dtype=np.int64))[: shape[0], : shape[1]]
+
+
+def sample_group_masks(
+    rng: np.random.Generator, batch: int, height: int, width: int, cell: int, empty_prob: float
+) -> np.ndarray:
+    """The training mask sampler: `batch` masks (B, rows, cols) for `height` x `width` patches of a structured
+    codec with `cell`-pixel mask cells; a share `empty_prob` of them is one group (no objects)."""
+    shape = cell_grid(height, width, cell)
+    masks = []
+    for _ in range(batch):
+        single = rng.random() < empty_prob
+        seed = int(rng.integers(2**31))
+        masks.append(np.zeros(shape, np.int64) if single else random_group_mask(shape, cell, seed))
+    return np.stack(masks)
 
 
 def _read_png(path: Path) -> np.ndarray:
@@ -136,9 +141,3 @@ def _components(foreground: np.ndarray) -> np.ndarray:
     if count > MAX_GROUP_ID:
         raise MaskError(f"group mask has {count} connected groups; at most {MAX_GROUP_ID} are supported")
     return labels.astype(np.int64)
-
-
-def pad_group_mask(mask: np.ndarray, latent_hw: tuple[int, int]) -> np.ndarray:
-    """Extend a mask to the padded image's latent grid, repeating its last row/column (padding joins its neighbour)."""
-    rows, cols = latent_hw[0] - mask.shape[0], latent_hw[1] - mask.shape[1]
-    return np.pad(mask, ((0, rows), (0, cols)), mode="edge")

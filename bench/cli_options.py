@@ -1,0 +1,137 @@
+"""Command-line flags shared by the sub-commands (`rd`, `task`, `compress`, `decompress`): one spelling each.
+
+Old spellings stay accepted for one release: --codecs (now --codec), --task-config (now --config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ssicbench.errors import UsageError
+
+EXIT_ROWS_FAILED = 1  # `rd` and `task`: every job ran, some rows are error rows (exit 2 is bad input)
+EXIT_RULE = (
+    "exit status: 0 all rows ok; 1 the sweep finished but some rows are error rows (listed, and kept in the"
+    " results; rerunning retries them); 2 bad input (one line on stderr, nothing run)"
+)
+
+
+def parse_quality(text: str) -> Any:
+    """Quality points are numbers where they parse as numbers (JPEG 75, CompressAI 3), else strings."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def option_value(text: str) -> Any:
+    """An `--option` value: JSON where it parses (true, 3, [1, 2]), else the string itself (a path)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (`--limit 0` is refused, never read as "all")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def check_qualities(spec: Any, texts: Sequence[str]) -> tuple[Any, ...]:
+    """`--qualities` for one of the `--codec`s, checked up front: a point outside the codec's scale (e.g. JPEG's
+    10 and 50 for ssic-tiny) is a UsageError before any job runs."""
+    qualities = tuple(parse_quality(q) for q in texts)
+    codec = spec.build()
+    for quality in qualities:
+        try:
+            codec.check_quality(quality)
+        except UsageError as exc:
+            raise UsageError(
+                f"--qualities {' '.join(texts)} do not all fit {spec.name} ({exc}); codecs with different"
+                " quality scales need separate runs or a --config with per-codec qualities"
+            ) from None
+    return qualities
+
+
+def cli_specs(specs: list, args: argparse.Namespace) -> list:
+    """`specs` with the `--qualities` of the command line applied to the `--codec`s (checked up front)."""
+    if args.codec and args.qualities:
+        return [spec.with_qualities(check_qualities(spec, args.qualities)) for spec in specs]
+    return specs
+
+
+def add_codec_flags(p: argparse.ArgumentParser) -> None:
+    """Constructor options a codec may need that a container cannot carry."""
+    p.add_argument("--checkpoint", help="model checkpoint (learned codecs)")
+    p.add_argument("--model-config", help="model configuration JSON (learned codecs, e.g. a small SSIC)")
+    p.add_argument("--weights", help="pretrained weights file or folder (CompressAI zoo codecs)")
+    p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="other codec constructor option")
+
+
+def codec_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The codec constructor options the flags of `add_codec_flags` give."""
+    options = {k: getattr(args, k) for k in ("checkpoint", "device", "weights") if getattr(args, k, None)}
+    if getattr(args, "model_config", None):
+        options["config"] = args.model_config
+    for item in getattr(args, "option", None) or []:
+        key, sep, value = item.partition("=")
+        if not (sep and key.isidentifier()):
+            raise UsageError(f"--option {item}: expected KEY=VALUE, e.g. --option speed=4")
+        options[key] = option_value(value)
+    return options
+
+
+def add_sweep_flags(p: argparse.ArgumentParser, what: str) -> None:
+    """Flags of the sweeps (`rd`, `task`): each overrides the config key of the same name."""
+    p.add_argument("--config", "--task-config", dest="config", help=f"config JSON ({what}); --task-config: old name")
+    p.add_argument(
+        "--codec",
+        "--codecs",
+        dest="codec",
+        nargs="+",
+        action="extend",
+        help="codec names, repeatable (config key codecs; --codecs: old name)",
+    )
+    p.add_argument(
+        "--qualities", nargs="+", help="quality points for every --codec (default: each codec's own); checked up front"
+    )
+    p.add_argument("--limit", type=positive_int, help="only the first N images (N >= 1)")
+    p.add_argument("--jobs", type=positive_int, help="parallel worker processes or CPUs of a local Ray instance")
+    p.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default local; executor.kind)")
+    p.add_argument("--address", help="Ray cluster: 'auto' (the one `ray start` runs here) or ray://host:port")
+    p.add_argument("--gpus-per-job", type=float, help="GPU share of each cuda job on Ray, e.g. 0.25 (default 0)")
+    p.add_argument(
+        "--ship-images", choices=["auto", "path", "value"], help="Ray: send image paths (shared storage) or bytes"
+    )
+    p.add_argument("--quiet", action="store_true", default=None, help="no progress bar")
+    add_codec_flags(p)
+
+
+def sweep_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Config overrides of the flags of `add_sweep_flags` (None where a flag is absent)."""
+    from ssicbench.config import codec_entries
+
+    return {
+        "codecs": codec_entries(args.codec, None, codec_options(args)),
+        "limit": args.limit,
+        "jobs": args.jobs,
+        "quiet": args.quiet,
+        "executor": {
+            "kind": args.executor,
+            "address": args.address,
+            "gpus_per_job": args.gpus_per_job,
+            "ship_images": args.ship_images,
+        },
+    }

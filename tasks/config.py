@@ -1,0 +1,63 @@
+"""The `task` run configuration: a typed, versioned JSON file whose keys the `task` flags override."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssicbench.config import CONFIG_VERSION, ExecutorConfig, RunConfig
+from ssicbench.errors import BenchError, UsageError
+from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
+
+
+@dataclass
+class TaskConfig(RunConfig):
+    """A `task` sweep: codecs x quality points x scenarios x images, a detector on what the receiver decoded."""
+
+    KIND = "task config"
+
+    version: int = CONFIG_VERSION
+    description: str = ""
+    codecs: list[Any] = field(default_factory=list)  # as for `rd` (ssicbench.config.codec_specs)
+    scenarios: list[str] = field(default_factory=lambda: ["full", "objects"])
+    detector: str = "onnx-centernet"
+    detector_weights: str = ""  # "": torch hub cache / official URL
+    detector_device: str = ""  # cpu or cuda (torchvision / detectron2 detectors)
+    score_threshold: float | None = None  # lowest detection score kept (onnx-*, detectron2-*; None: the detector's)
+    ground_truth: str = "dataset"  # dataset: its annotations; detector: its detections on the uncompressed images
+    pseudo_score: float = 0.5  # score a detection on the uncompressed image needs to be pseudo ground truth
+    dataset: str = "embedded"
+    images: str = ""  # image folder (datasets "coco" and "images")
+    annotations: str = ""  # COCO-format annotation JSON (dataset "coco")
+    coco_root: str = ""  # folder holding val2017/ and annotations/ (dataset "coco-val2017")
+    download: bool = True  # may download data and detector weights
+    limit: int = 0  # only the first N images by id (0: all)
+    masks: str = "gt"  # gt | detector | a folder of <image stem>.npy / .png group masks
+    group_by: str = "instance"
+    min_coverage: float = 0.0  # block coverage an object needs to own the block
+    min_inside: float = 0.5  # share of an instance inside the decoded region for it to count
+    anchor: str = ""  # curve '<codec> <scenario>' of the BD-rate on AP ("": the first full-image curve)
+    out: str = "results/task"
+    jobs: int = 1
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.executor = ExecutorConfig.of(self.executor)
+        if self.ground_truth not in GROUND_TRUTHS:
+            raise UsageError(f"ground_truth {self.ground_truth!r}: expected one of {', '.join(GROUND_TRUTHS)}")
+
+    def dataset_options(self) -> dict[str, Any]:
+        """Keyword arguments of the task dataset loader."""
+        options: dict[str, Any] = {"limit": self.limit} if self.limit else {}
+        if self.dataset == "coco":
+            if not (self.images and self.annotations):
+                raise BenchError("dataset coco needs --images DIR and --annotations JSON")
+            options.update(images=self.images, annotations=self.annotations)
+        if self.dataset == "images":
+            if not self.images:
+                raise BenchError("dataset images needs --images DIR")
+            options.update(images=self.images)
+        if self.dataset == "coco-val2017":
+            options.update(root=self.coco_root or None, download=self.download)
+        return options
