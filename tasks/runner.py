@@ -170,7 +170,8 @@ def image_groups(
     setup: TaskSetup, dataset: TaskDataset, image_id: int, cell: int | None
 ) -> tuple[GroupMask | None, list[list[float]]]:
     """The image's group mask on `cell`-px cells (None for a codec without groups) and its object boxes, from
-    the configured source (ground truth, detector, mask files on the structured codec's cells)."""
+    the configured source (ground truth, detector, mask files: on the structured codec's cells, else on the
+    cells their grid implies)."""
     info = dataset.image_info(image_id)
     height, width = info["height"], info["width"]
     if setup.masks == "gt":
@@ -187,14 +188,12 @@ def image_groups(
                 objects, height, width, cell, setup.mask_score, setup.min_coverage, setup.group_by
             )
         return groups, [d["bbox"] for d in objects]
-    if cell is None:
-        raise BenchError("boxes from mask files need a structured codec (the files hold one id per codec cell)")
     folder = Path(setup.masks)
     stem = Path(info["file_name"]).stem
     candidates = [folder / f"{stem}{suffix}" for suffix in (".npy", ".png")]
     path = next((p for p in candidates if p.exists()), candidates[0])
     groups = GroupMask.from_file(path, height, width, cell)
-    return groups, [groups.box(g) for g in groups.group_ids()]
+    return (None if cell is None else groups), [groups.box(g) for g in groups.group_ids()]
 
 
 def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | None) -> float:
