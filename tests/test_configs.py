@@ -43,6 +43,9 @@ def test_every_shipped_config_loads():
 
     cfg = RDConfig.load(REPO / "configs" / "default.json")
     assert cfg.codecs and cfg.out == "results/default"
+    assert cfg.report.anchors == ["jpeg", "VTM"] and cfg.report.published == ["kodak"] and cfg.jobs == 0
+    for path in sorted((REPO / "configs" / "tasks").glob("*.json")):
+        assert TaskConfig.load(path).codecs
     for path in sorted((REPO / "configs" / "train").glob("*.json")):
         assert TrainConfig.load(path).arch.startswith("ssic-")
 
