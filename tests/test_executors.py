@@ -117,7 +117,7 @@ def test_rd_rows_on_ray_equal_local_rows(ray_session, tmp_path, kodak_dir, ship_
 def test_task_rows_on_ray_equal_local_rows(ray_session, tmp_path):
     setup = TaskSetup(dataset_options=json.dumps({"limit": 3}), detector="opencv-hog")
     plan = plan_task_jobs(setup, [CodecSpec("jpeg", (30, 80))], ["full", "objects"])
-    assert plan.skipped == [("jpeg", "objects")]
+    assert plan.skipped == {"jpeg": ["objects"]}
     local = run_task_sweep(plan, tmp_path / "local", progress=False)
     on_ray = run_task_sweep(plan, tmp_path / "ray", progress=False, executor=RayExecutor())
     assert len(on_ray) == 3 + 2 * 3 and all(r["status"] == "ok" for r in on_ray)
