@@ -8,7 +8,6 @@ add the fine detail that flat discs lack. Kodak is what the codecs are judged on
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -103,30 +102,23 @@ def photo_palette(images: Sequence[np.ndarray], count: int = 65536, seed: int = 
     return pixels[rng.integers(len(pixels), size=count)]
 
 
-def refuse_kodak(spec: str, paths: Sequence[Path]) -> None:
-    """Kodak is the test set: a training set named so, or holding any of its images, is refused."""
-    from ssicbench.datasets import kodak_checksums
-
-    if spec.lower() == "kodak":
-        raise BenchError("training on Kodak is refused: it is the test set the codecs are judged on")
-    kodak = set(kodak_checksums().values())
-    for path in paths:
-        if hashlib.sha256(path.read_bytes()).hexdigest() in kodak:
-            raise BenchError(f"training image {path} is a Kodak image (the test set); refused")
-
-
 def load_training_images(spec: str, patch_size: int) -> list[np.ndarray]:
-    """Photos for training: `package-photos` (multi-scale), or a dataset name / folder (never Kodak)."""
+    """Photos for training: `package-photos` (multi-scale), or a dataset name / folder. Kodak is the test set, so
+    a training set named so, or holding any of its images (by sha256), is refused."""
     if spec == "package-photos":
         paths = package_photo_paths()
         if not paths:
             raise BenchError("no package photographs found (scikit-image and matplotlib ship them)")
         return multiscale([load_image(p) for p in paths], patch_size)
-    from ssicbench.datasets import load_dataset
+    from ssicbench.datasets import file_digest, kodak_checksums, load_dataset
 
-    refuse_kodak(spec, [])
+    if spec.lower() == "kodak":
+        raise BenchError("training on Kodak is refused: it is the test set the codecs are judged on")
     paths = [item.path for item in load_dataset(spec)]
-    refuse_kodak(spec, paths)
+    kodak = set(kodak_checksums().values())
+    for path in paths:
+        if file_digest(path, "sha256") in kodak:
+            raise BenchError(f"training image {path} is a Kodak image (the test set); refused")
     return [load_image(p) for p in paths]
 
 
