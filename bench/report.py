@@ -95,12 +95,14 @@ def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float
         return np.nan, np.nan, f"curve has no {name}"
     if a is None:
         return np.nan, np.nan, f"anchor has no {name}"
-    for who, values in (("curve", t), ("anchor", a)):
+    (ref_bpp, a), (bpp, t) = pareto_front(ref.bpp, a), pareto_front(curve.bpp, t)
+    for who, values, total in (("curve", t, curve.bpp), ("anchor", a, ref.bpp)):
         if len(values) < MIN_BD_POINTS:
-            return np.nan, np.nan, f"{who} has {len(values)} rate point(s); BD needs >= {MIN_BD_POINTS}"
+            beaten = f" ({len(total) - len(values)} beaten by a cheaper point)" if len(total) > len(values) else ""
+            return np.nan, np.nan, f"{who} has {len(values)} rate point(s){beaten}; BD needs >= {MIN_BD_POINTS}"
     with np.errstate(all="ignore"):
-        rate = bd_rate(ref.bpp, a, curve.bpp, t, method)
-        quality = bd_quality(ref.bpp, a, curve.bpp, t, method)
+        rate = bd_rate(ref_bpp, a, bpp, t, method)
+        quality = bd_quality(ref_bpp, a, bpp, t, method)
     reasons = []
     if not np.isfinite(rate):
         reasons.append(f"BD-rate: {name} ranges do not overlap" if _disjoint(a, t) else "BD-rate: not finite")
@@ -110,6 +112,19 @@ def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float
         )
     rate, quality = (v if np.isfinite(v) else np.nan for v in (rate, quality))
     return rate, quality, "; ".join(reasons)
+
+
+def pareto_front(bpp: Sequence[float], quality: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The points of a curve that no cheaper point beats (quality rising with rate), by increasing rate.
+
+    BD-rate integrates rate as a function of quality, which needs quality to rise with rate; a point whose
+    quality a cheaper point already reaches (noisy metrics such as AP on few instances) is not an operating
+    point anyone would choose, so BD uses the front, as operational rate-distortion curves do.
+    """
+    order = np.argsort(np.asarray(bpp, float), kind="stable")
+    rates, values = np.asarray(bpp, float)[order], np.asarray(quality, float)[order]
+    keep = values > np.concatenate([[-np.inf], np.maximum.accumulate(values)[:-1]])
+    return rates[keep], values[keep]
 
 
 def _disjoint(a: np.ndarray, b: np.ndarray) -> bool:

@@ -109,7 +109,8 @@ def ap_curves(table: pd.DataFrame, metric: str) -> list[Curve]:
 def bd_rate_on_ap(table: pd.DataFrame, metric: str, anchor: str | None = None) -> pd.DataFrame:
     """BD-rate (%) of every curve against `anchor` (default: the first `full` curve) at equal `metric`.
 
-    NaN where a curve has fewer than 4 points or the AP ranges do not overlap (BD needs both).
+    Each curve enters by its Pareto front (`report.pareto_front`: AP on few instances is noisy); NaN where a
+    front has fewer than 4 points or the AP ranges do not overlap.
     """
     curves = ap_curves(table, metric)
     if not curves:

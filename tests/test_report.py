@@ -65,6 +65,18 @@ def test_report_writes_plots_and_tables(tmp_path):
     assert (tmp_path / "bd_table.md").read_text().count("|") > 4
 
 
+def test_bd_uses_each_curve_pareto_front_so_a_noisy_dip_cannot_fake_a_gain():
+    """A point beaten by a cheaper one (AP on few instances is noisy) is dropped before the BD fit."""
+    anchor = Curve("a", {"bpp": ANCHOR[0], "psnr": ANCHOR[1]})
+    clean = Curve("b", {"bpp": TEST[0], "psnr": TEST[1]})
+    dip = Curve("dip", {"bpp": [*TEST[0], 0.5 * (TEST[0][1] + TEST[0][2])], "psnr": [*TEST[1], TEST[1][0] - 1.0]})
+    table = bd_table([anchor, clean, dip], "a").set_index("codec")
+    assert table.loc["dip", "bd_rate_psnr_%"] == pytest.approx(table.loc["b", "bd_rate_psnr_%"])
+    three = Curve("three", {"bpp": [0.1, 0.2, 0.3, 0.4], "psnr": [30.0, 31.0, 30.5, 32.0]})
+    note = bd_table([anchor, three], "a").set_index("codec").loc["three", "psnr_note"]
+    assert note == "curve has 3 rate point(s) (1 beaten by a cheaper point); BD needs >= 4"
+
+
 def test_a_bd_cell_that_cannot_be_computed_says_why():
     anchor = Curve("a", {"bpp": ANCHOR[0], "psnr": ANCHOR[1], "ms_ssim_db": [10.0, 12.0, 14.0, 16.0]})
     curves = [
