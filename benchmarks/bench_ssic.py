@@ -9,7 +9,8 @@ never shipped). Times are medians over --repeat rounds of encode, full decode an
 decoded group is the one whose area is closest to 10% of the image.
 
     .venv/bin/python benchmarks/bench_ssic.py [--images 3] [--repeat 3] [--baseline REV]
-        [--reference PATH --reference-python PY] [--sizes 512x768 1024x1536 2048x3072] [--device cuda]
+        [--reference PATH --reference-python PY] [--sizes 512x768 1024x1536 2048x3072] [--max-memory MB]
+        [--device cuda]
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def run_port(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(job["threads"])
     device = torch.device(job["device"])
     profile = Profile(torch.cuda.synchronize if device.type == "cuda" else lambda: None)
-    codec = StructuredSSICCodec("charm", {1: job["weights"]}, device=device)
+    budget = {"max_memory_mb": job["max_memory"]} if job.get("max_memory") else {}
+    codec = StructuredSSICCodec("charm", {1: job["weights"]}, device=device, **budget)
     coder, _ = codec.coder(1)
     for model in {id(coder.model): coder.model, id(coder.entropy): coder.entropy}.values():
         profile.wrap(model, "analysis", "analysis")
@@ -195,7 +197,7 @@ def install_baseline(rev: str, folder: Path) -> Path:
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site)]
-    subprocess.run([*pip, str(src)], check=True)
+    subprocess.run([*pip, str(src)], check=True, capture_output=True)
     return site
 
 
@@ -258,6 +260,7 @@ def main() -> int:
     parser.add_argument("--reference", metavar="PATH", help="also measure the public reference code checked out here")
     parser.add_argument("--reference-python", default=sys.executable, help="a Python where the reference imports")
     parser.add_argument("--sizes", nargs="*", default=[], help="HxW sizes (Kodak upscaled) instead of full size")
+    parser.add_argument("--max-memory", type=float, help="the port's max_memory_mb codec option (MB)")
     args = parser.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
@@ -295,6 +298,7 @@ def main() -> int:
                         threads=args.threads,
                         device=args.device,
                         repeat=args.repeat,
+                        max_memory=args.max_memory if impl == "port" else None,
                         out=tmp,
                         tag=tag,
                     )

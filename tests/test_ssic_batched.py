@@ -25,7 +25,7 @@ def test_batched_analysis_equals_the_per_image_path():
     for sizes in ((128, 128), (64, 192)):  # the second has stages that are not multiples of the window
         x, groups = batch_of(sizes, 3, seed=sizes[1])
         with torch.no_grad():
-            dense, per_image = model.analysis(x, groups), model.analysis_per_image(x, groups)
+            dense, per_image = model.analysis_dense(x, groups), model.analysis(x, groups)
         assert dense.shape == (3, 40, sizes[0] // 16, sizes[1] // 16)
         assert torch.allclose(dense, per_image, atol=TOLERANCE * dense.abs().max())
 

@@ -118,6 +118,21 @@ def test_encode_rejects_bad_requests(checkpoints):
         plain.encode(IMAGE, 1, mask=MASK)
 
 
+def test_a_memory_budget_changes_batching_but_never_the_bytes_or_pixels(checkpoints):
+    """max_memory_mb sizes the transforms' window batches (here a few windows each); results are identical."""
+    default = create_codec("ssic-charm", checkpoint=checkpoints["charm"], config=SMALL)
+    tight = create_codec("ssic-charm", checkpoint=checkpoints["charm"], config=SMALL, max_memory_mb=1.6)
+    bitstream = default.encode(IMAGE, 1, mask=MASK)
+    assert tight.encode(IMAGE, 1, mask=MASK).to_bytes() == bitstream.to_bytes()
+    assert np.array_equal(tight.decode(bitstream), default.decode(bitstream))
+    assert np.array_equal(tight.decode(bitstream, groups=[7]), default.decode(bitstream, groups=[7]))
+    too_small = create_codec("ssic-charm", checkpoint=checkpoints["charm"], config=SMALL, max_memory_mb=1)
+    with pytest.raises(ValueError, match=r"a 128x128 image needs max_memory_mb >= 2"):
+        too_small.encode(IMAGE, 1, mask=MASK)
+    with pytest.raises(ValueError, match="max_memory_mb must be a positive number"):
+        create_codec("ssic-charm", checkpoint=checkpoints["charm"], config=SMALL, max_memory_mb=-5)
+
+
 def test_dense_decode_fills_undecoded_groups_from_zero_latents(checkpoints):
     codec = create_codec("ssic-charm", checkpoint=checkpoints["charm"], config=SMALL)
     bitstream = codec.encode(IMAGE, 1, mask=MASK)

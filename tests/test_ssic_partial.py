@@ -89,10 +89,10 @@ def test_partial_synthesis_computes_only_windows_and_tokens_of_the_requested_gro
     groups[8:20, 40:52] = 1  # 144 tokens touching 2 x 2 windows of 8 x 8 (plain layout)
     grid = StageGrid.select(groups, 8, torch.tensor([1]))
     assert grid.count == 144
-    assert grid.plan(0).gather.shape[0] == 4
-    assert grid.plan(4).gather.shape[0] == 4  # rolled by 4: rows 4..15, columns 36..47 -> 2 x 2 windows
+    assert grid.plan(0).rows.shape[0] == 4
+    assert grid.plan(4).rows.shape[0] == 4  # rolled by 4: rows 4..15, columns 36..47 -> 2 x 2 windows
     full = StageGrid.select(groups, 8)
-    assert full.plan(0).gather.shape[0] == 8 * 12
+    assert full.plan(0).rows.shape[0] == 8 * 12
     child = grid.upsampled()
     assert child.count == 4 * 144 and set(child.groups.flatten()[child.positions].tolist()) == {1}
 

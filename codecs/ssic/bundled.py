@@ -17,8 +17,8 @@ TINY_WEIGHTS = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}
 TINY_CONFIG = ZOO / "ssic-tiny.json"
 
 
-def ssic_tiny(device: str = "cpu") -> StructuredSSICCodec:
+def ssic_tiny(device: str = "cpu", max_memory_mb: float | None = None) -> StructuredSSICCodec:
     """The bundled small SSIC family: per-group sections and partial decoding without any download."""
     from ssicbench.codecs.ssic.codec import StructuredSSICCodec
 
-    return StructuredSSICCodec("charm", TINY_WEIGHTS, TINY_CONFIG, device)
+    return StructuredSSICCodec("charm", TINY_WEIGHTS, TINY_CONFIG, device, max_memory_mb)

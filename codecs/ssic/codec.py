@@ -3,8 +3,10 @@ ssic-hyper are `StructuredCodec`s, ssic-wostructure a plain `Codec` (the whole i
 
 Each takes trained weights: `checkpoint=` one reference-layout checkpoint (quality `quality`, default 1)
 or a mapping {quality: checkpoint}; `config=` architecture overrides (dict or JSON path, e.g. the small
-conformance config); `device=`. `encode(image, quality, mask=None)` (mask: ids array, a mask file, or
-None for one group) and `decode(bitstream, groups=None, dense=False)`; see `SSICCodec`.
+conformance config); `device=`; `max_memory_mb=` a working-memory budget for the transforms (beyond the
+model), which sizes their window batches (default: batches of `layers.BATCH_BYTES`).
+`encode(image, quality, mask=None)` (mask: ids array, a mask file, or None for one group) and
+`decode(bitstream, groups=None, dense=False)`; see `SSICCodec`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ssicbench.codecs.masks import cell_grid, check_group_mask, load_group_mask
 from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
 from ssicbench.codecs.ssic.coding import CodedImage, Coder
 from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE, variant_info
+from ssicbench.codecs.ssic.layers import BATCH_BYTES, FLOATS_PER_TOKEN
 from ssicbench.codecs.ssic.model import SSICModel
 from ssicbench.codecs.ssic.sections import (
     SIDE,
@@ -44,6 +47,8 @@ from ssicbench.weights import file_fingerprint
 
 MAX_SIDE = 1 << 15
 MAX_PIXELS = 1 << 26
+MAPS_HELD = 3  # largest feature maps a transform holds at once besides its window batch (rows, conv output, ...)
+IMAGE_COPIES = 3  # float32 copies of the image (input, padded, output)
 
 
 @dataclass
@@ -67,8 +72,12 @@ class SSICCodec(Codec):
         models: Mapping[Any, str | Path | SSICModel],
         config: str | Path | Mapping[str, Any] | None = None,
         device: str | torch.device = "cpu",
+        max_memory_mb: float | None = None,
     ):
         self.structured = variant_info(variant).structured
+        if max_memory_mb is not None and (isinstance(max_memory_mb, bool) or not max_memory_mb > 0):
+            raise UsageError(f"max_memory_mb must be a positive number of megabytes, not {max_memory_mb!r}")
+        self.max_memory_mb = max_memory_mb
         if not models:
             raise MissingWeightsError(f"ssic-{variant} needs at least one checkpoint")
         self.name = f"ssic-{variant}"
@@ -100,10 +109,11 @@ class SSICCodec(Codec):
         models: Mapping[Any, str | Path | SSICModel],
         config: str | Path | Mapping[str, Any] | None = None,
         device: str | torch.device = "cpu",
+        max_memory_mb: float | None = None,
     ) -> SSICCodec:
         """The codec of `variant` as registered: a `StructuredSSICCodec` when the variant codes groups."""
         kind = StructuredSSICCodec if variant_info(variant).structured else SSICCodec
-        return kind(variant, models, config, device)
+        return kind(variant, models, config, device, max_memory_mb)
 
     def coder(self, quality: Any) -> tuple[Coder, str]:
         """The coder and weights fingerprint of rate point `quality` (loading its checkpoint once)."""
@@ -143,7 +153,8 @@ class SSICCodec(Codec):
         x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
         ph, pw = (-height) % PAD_MULTIPLE, (-width) % PAD_MULTIPLE
         x = F.pad(x, (0, pw, 0, ph)).to(coder.model.device)
-        coded = coder.compress(x, torch.from_numpy(groups).to(coder.model.device))
+        budget = self._batch_bytes(coder.model, *x.shape[2:])
+        coded = coder.compress(x, torch.from_numpy(groups).to(coder.model.device), budget)
 
         params: dict[str, Any] = {"quality": quality, "model": model_id, "groups": sorted(coded.groups)}
         mask_payload = b""
@@ -193,9 +204,25 @@ class SSICCodec(Codec):
             payload = bitstream.section(group_section(group))
             strings[group] = unpack_strings(payload, coder.model.config.num_slices, f"section {group_section(group)}")
         device = coder.model.device
-        x_hat = coder.decompress(CodedImage(hyper, strings), torch.from_numpy(group_map).to(device), wanted, dense)
+        budget = self._batch_bytes(coder.model, *(side * LATENT_STRIDE for side in latent_hw))
+        x_hat = coder.decompress(
+            CodedImage(hyper, strings), torch.from_numpy(group_map).to(device), wanted, dense, budget
+        )
         pixels = x_hat[0, :, : bitstream.height, : bitstream.width].clamp(0, 1).mul(255).round()
         return pixels.to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+    def _batch_bytes(self, model: SSICModel, height: int, width: int) -> int:
+        """Window-batch memory of the transforms of a padded `height` x `width` image under `max_memory_mb`:
+        what the budget leaves after the feature maps held at once; UsageError when it leaves too little."""
+        if self.max_memory_mb is None:
+            return BATCH_BYTES
+        held = MAPS_HELD * model.map_bytes(height, width) + IMAGE_COPIES * 3 * 4 * height * width
+        smallest = model.config.window_size_g**2 * max(model.config.embed_dim_g) * FLOATS_PER_TOKEN * 4
+        budget = int(self.max_memory_mb * 2**20) - held
+        if budget < smallest:
+            need = -(-(held + smallest) // 2**20)
+            raise UsageError(f"{self.name}: a {height}x{width} image needs max_memory_mb >= {need}")
+        return budget
 
     def _read_header(self, bitstream: Bitstream) -> _Header:
         """The container's SSIC params, validated: every inconsistency is a BitstreamError."""
@@ -259,6 +286,7 @@ def make_ssic_codec(
     config: str | Path | Mapping[str, Any] | None = None,
     device: str | torch.device = "cpu",
     quality: Any = 1,
+    max_memory_mb: float | None = None,
 ) -> SSICCodec:
     """ssic-<variant> from trained checkpoint(s): one file (rate point `quality`) or {quality: file}."""
     if checkpoint is None:
@@ -270,4 +298,4 @@ def make_ssic_codec(
     for path in mapping.values():
         if not Path(path).is_file():
             raise MissingWeightsError(f"SSIC checkpoint {path} does not exist (--checkpoint)")
-    return SSICCodec.for_variant(variant, mapping, config, device)
+    return SSICCodec.for_variant(variant, mapping, config, device, max_memory_mb)

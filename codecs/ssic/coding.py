@@ -18,6 +18,7 @@ from torch import Tensor
 
 from ssicbench.codecs.ssic.config import LATENT_STRIDE, PAD_MULTIPLE
 from ssicbench.codecs.ssic.entropy import RansTables, scale_indexes
+from ssicbench.codecs.ssic.layers import BATCH_BYTES
 from ssicbench.codecs.ssic.model import SSICModel, rows_of
 
 HYPER_STRIDE = PAD_MULTIPLE // LATENT_STRIDE  # z is at 1/4 of the latent resolution
@@ -43,9 +44,10 @@ class Coder:
         self.scale_table = self.entropy.y_em.scale_table
 
     @torch.no_grad()
-    def compress(self, x: Tensor, groups: Tensor) -> CodedImage:
-        """Image (1, 3, H, W) padded to 64 and its latent group map -> strings of every group present."""
-        y = self.model.analysis(x, groups)
+    def compress(self, x: Tensor, groups: Tensor, batch_bytes: int = BATCH_BYTES) -> CodedImage:
+        """Image (1, 3, H, W) padded to 64 and its latent group map -> strings of every group present.
+        `batch_bytes`: working memory of the analysis' window batches."""
+        y = self.model.analysis(x, groups, batch_bytes)
         z_hat = torch.round(self.model.hyper_analysis(y)).cpu().float()  # coded: the decoder gets it exactly
         y, groups = y.cpu().float(), groups.cpu()
         hyper = self.entropy.hyper_synthesis(z_hat)
@@ -66,7 +68,12 @@ class Coder:
 
     @torch.no_grad()
     def decompress(
-        self, coded: CodedImage, groups: Tensor, requested: Iterable[int] | None = None, dense: bool = False
+        self,
+        coded: CodedImage,
+        groups: Tensor,
+        requested: Iterable[int] | None = None,
+        dense: bool = False,
+        batch_bytes: int = BATCH_BYTES,
     ) -> Tensor:
         """Decode the groups in `coded` (or `requested` of them) -> image (1, 3, H, W) padded to 64.
 
@@ -91,7 +98,7 @@ class Coder:
 
             y_hat[0].view(y_hat.shape[1], -1)[:, positions] = self._slices(rows_of(hyper, positions), decode).T
         requested_ids = None if dense else torch.tensor(wanted, device=groups.device)
-        return model.synthesis(y_hat.to(model.device), groups, requested_ids)
+        return model.synthesis(y_hat.to(model.device), groups, requested_ids, batch_bytes)
 
     def _slices(self, hyper_rows: Tensor, code: Callable[[int, Tensor, Tensor], Tensor]) -> Tensor:
         """The channel-autoregressive loop over slices; `code` encodes or decodes one slice's symbols."""

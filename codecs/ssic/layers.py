@@ -1,4 +1,4 @@
-"""Group-independent Swin blocks that compute only the tokens a pass needs.
+"""Group-independent Swin blocks that compute only the tokens a pass needs, in bounded memory.
 
 A token attends only to tokens of its own group inside its (shifted) window. The reference adds -100 to
 the logits of other-group pairs; in float32 those weights (e^-100 relative) vanish below the rounding of
@@ -10,17 +10,22 @@ to the group id, which lets e.g. region 1 of group 1 and region 2 of group 0 att
 
 Features travel as a compact row list (`StageGrid.positions` says where each row sits on the map), so a
 partial decode runs attention only on windows holding requested tokens, and the per-token layers only
-on those tokens. Row counts are padded to multiples of `ROW_BLOCK` so that matrix products see the same
-kernels whatever the subset, which keeps partial decodes bit-identical to full ones.
+on those tokens. A block runs window batch by window batch (attention, then the MLP, written back in
+place), so its working memory is a budget (`StageGrid.batch_bytes`), not a multiple of the map. Windows
+whose tokens all share one key (most of them) need no group mask: attention takes the position bias alone;
+the others come first in the plan, with their mask. Every batch holds whole windows (multiples of 64 rows)
+and row lists are padded to `ROW_BLOCK`, so matrix products see the same kernels whatever the subset,
+which keeps partial decodes bit-identical to full ones.
 
-Whole feature maps of a batch (training, and the encoder's analysis) take the dense path instead: maps of
-shape (B, H, W, C), windows cut by reshapes, and one per-sample group bias per window (`DenseWindows`), so a
-batch of images with different group masks runs in one call. Both paths give the same numbers to float
-tolerance (tests/test_ssic_batched.py).
+Whole feature maps of a batch (training) take the dense path instead: maps of shape (B, H, W, C), windows
+cut by reshapes, and one per-sample group bias per window (`DenseWindows`), so a batch of images with
+different group masks runs in one call. Both paths give the same numbers to float tolerance
+(tests/test_ssic_batched.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +33,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 ROW_BLOCK = 64
-WINDOW_CHUNK = 512  # windows per attention batch, to bound memory on large images
+WINDOW_CHUNK = 512  # windows per attention batch of the dense (training) path
+BATCH_BYTES = 256 << 20  # default working memory of one window batch of the row path
+FLOATS_PER_TOKEN = 16  # live float32 values per token and channel inside a block (qkv, MLP hidden, ...), about
 
 
 def round_rows(count: int) -> int:
@@ -42,34 +49,53 @@ def pad_rows(rows: Tensor, count: int) -> Tensor:
 
 @dataclass
 class WindowPlan:
-    """Which rows fill each computed window, who may attend to whom, and where outputs go back."""
+    """The windows a pass computes (those with more than one attention key first) and where their rows are."""
 
-    gather: Tensor  # (windows, N) row per window slot; the extra zero row for padding/skipped tokens
-    bias: Tensor  # (windows, 1, N, N) 0 where attention is allowed, -inf elsewhere
-    slot: Tensor  # (rows,) slot (flattened windows x N) of each row; one past the end for padding rows
+    rows: Tensor  # (windows, N) row of each window slot (0 for padding and skipped slots, see `blank`)
+    blank: Tensor | None  # (windows, N, 1) True where a slot reads zeros (padding, or a token the pass skips)
+    bias: Tensor  # (mixed, 1, N, N) attention mask of the first `mixed` windows: 0 where allowed, -inf elsewhere
+    kept: Tensor  # flat slots (window * N + slot) of the computed tokens, ascending
+    kept_rows: Tensor  # the row of each of them
+
+    def batches(self, size: int) -> Iterator[tuple[slice, Tensor | None]]:
+        """Ranges of at most `size` windows, each all mixed (with its mask) or all single-key (mask None)."""
+        mixed, total = self.bias.shape[0], self.rows.shape[0]
+        for start, stop, masked in ((0, mixed, True), (mixed, total, False)):
+            for i in range(start, stop, size):
+                span = slice(i, min(i + size, stop))
+                yield span, self.bias[span] if masked else None
+
+    def scatter(self, x: Tensor, span: slice, out: Tensor) -> None:
+        """Write the computed tokens of windows `span` (outputs (windows, N, C)) back to their rows of `x`."""
+        n = self.rows.shape[1]
+        lo, hi = torch.searchsorted(self.kept, self.kept.new_tensor([span.start * n, span.stop * n])).tolist()
+        x[self.kept_rows[lo:hi]] = out.reshape(-1, out.shape[-1])[self.kept[lo:hi] - span.start * n]
 
 
 class StageGrid:
     """One stage's feature map: group id of every token and the tokens this pass computes (rows)."""
 
-    def __init__(self, groups: Tensor, positions: Tensor, window: int):
+    def __init__(self, groups: Tensor, positions: Tensor, window: int, batch_bytes: int = BATCH_BYTES):
         self.groups = groups
         self.height, self.width = groups.shape
         self.positions = positions
         self.count = int(positions.numel())
         self.rows = round_rows(self.count)
         self.window = window
+        self.batch_bytes = batch_bytes
         self._plans: dict[int, WindowPlan] = {}
 
     @classmethod
-    def select(cls, groups: Tensor, window: int, requested: Tensor | None = None) -> StageGrid:
+    def select(
+        cls, groups: Tensor, window: int, requested: Tensor | None = None, batch_bytes: int = BATCH_BYTES
+    ) -> StageGrid:
         """All tokens (raster order), or only those whose group id is in `requested`."""
         flat = groups.flatten()
         if requested is None:
             positions = torch.arange(flat.numel(), device=groups.device)
         else:
             positions = torch.isin(flat, requested).nonzero().squeeze(1)
-        return cls(groups, positions, window)
+        return cls(groups, positions, window, batch_bytes)
 
     def upsampled(self) -> StageGrid:
         """The grid after a 2x PixelShuffle: each row's four children, in row-major child order."""
@@ -78,7 +104,12 @@ class StageGrid:
         a = torch.tensor([0, 0, 1, 1], device=i.device)
         b = torch.tensor([0, 1, 0, 1], device=i.device)
         children = ((2 * i[:, None] + a) * (2 * self.width) + 2 * j[:, None] + b).flatten()
-        return StageGrid(groups, children, self.window)
+        return StageGrid(groups, children, self.window, self.batch_bytes)
+
+    def batch_windows(self, channels: int) -> int:
+        """Windows per batch of a block with `channels` channels, so that a batch fits `batch_bytes`."""
+        per_window = self.window**2 * channels * FLOATS_PER_TOKEN * 4
+        return max(1, self.batch_bytes // per_window)
 
     def plan(self, shift: int) -> WindowPlan:
         if shift not in self._plans:
@@ -99,10 +130,18 @@ class StageGrid:
         key = to_windows(window_keys(self.groups, ws, shift)[None], ws)
         keep = (row >= 0).any(1)
         row, key = row[keep], key[keep]
-        slot = torch.full((self.rows,), row.numel(), dtype=torch.long, device=device)
-        computed = (row.flatten() >= 0).nonzero().squeeze(1)
-        slot[row.flatten()[computed]] = computed
-        return WindowPlan(torch.where(row >= 0, row, self.rows), same_key_bias(key), slot)
+        mixed = (key != key[:, :1]).any(1)
+        order = torch.cat([mixed.nonzero().squeeze(1), (~mixed).nonzero().squeeze(1)])
+        row, key = row[order], key[order]
+        blank = row < 0
+        kept = (~blank).flatten().nonzero().squeeze(1)
+        return WindowPlan(
+            rows=row.clamp(min=0),
+            blank=blank[..., None] if bool(blank.any()) else None,
+            bias=same_key_bias(key[: int(mixed.sum())]),
+            kept=kept,
+            kept_rows=row.flatten()[kept],
+        )
 
 
 def window_keys(groups: Tensor, window: int, shift: int) -> Tensor:
@@ -186,15 +225,16 @@ class WindowAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, windows: Tensor, bias: Tensor) -> Tensor:
+    def forward(self, windows: Tensor, bias: Tensor | None) -> Tensor:
+        """Windows (W, N, C) -> (W, N, C); `bias` (W, 1, N, N) masks other groups (None: one key per window)."""
         count, n, dim = windows.shape
         qkv = self.qkv(windows).reshape(count, n, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        attn = (q * self.scale) @ k.transpose(-2, -1)
         position = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        attn = attn + position.view(n, n, -1).permute(2, 0, 1) + bias
-        out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(count, n, dim)
-        return self.proj(out)
+        mask = position.view(n, n, -1).permute(2, 0, 1)
+        mask = mask.unsqueeze(0) if bias is None else mask + bias
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
+        return self.proj(out.transpose(1, 2).reshape(count, n, dim))
 
 
 class Mlp(nn.Module):
@@ -222,16 +262,16 @@ class GroupSwinBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x: Tensor, grid: StageGrid) -> Tensor:
+        """Rows (grid.rows, C) -> the same rows after the block, updated in place, one window batch at a time."""
         plan = grid.plan(self.shift)
-        normed = F.pad(self.norm1(x), (0, 0, 0, 1))  # the zero row read by padding and skipped tokens
-        out = torch.cat(
-            [
-                self.attn(normed[plan.gather[i : i + WINDOW_CHUNK]], plan.bias[i : i + WINDOW_CHUNK])
-                for i in range(0, plan.gather.shape[0], WINDOW_CHUNK)
-            ]
-        )
-        x = x + F.pad(out.reshape(-1, x.shape[1]), (0, 0, 0, 1))[plan.slot]
-        return x + self.mlp(self.norm2(x))
+        for span, bias in plan.batches(grid.batch_windows(x.shape[1])):
+            tokens = x[plan.rows[span]]
+            normed = self.norm1(tokens)
+            if plan.blank is not None:
+                normed = normed.masked_fill(plan.blank[span], 0.0)
+            tokens = tokens + self.attn(normed, bias)
+            plan.scatter(x, span, tokens + self.mlp(self.norm2(tokens)))
+        return x
 
     def forward_dense(self, x: Tensor, layout: DenseWindows) -> Tensor:
         """The same block on whole maps (B, H, W, C) of a batch, each sample with its own groups."""

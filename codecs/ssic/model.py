@@ -26,7 +26,15 @@ from ssicbench.codecs.ssic.entropy import (
     gaussian_bits,
     gaussian_model,
 )
-from ssicbench.codecs.ssic.layers import DenseWindows, GroupBasicLayer, PatchEmbed, PatchUnEmbed, StageGrid, pad_rows
+from ssicbench.codecs.ssic.layers import (
+    BATCH_BYTES,
+    DenseWindows,
+    GroupBasicLayer,
+    PatchEmbed,
+    PatchUnEmbed,
+    StageGrid,
+    pad_rows,
+)
 
 Y_MIN, Y_MAX = -255.5, 256.49
 LIKELIHOOD_BOUND = 1e-9  # lower bound of training likelihoods, as the reference
@@ -104,33 +112,38 @@ class SSICModel(nn.Module):
 
     # --- transforms -------------------------------------------------------------------------------
 
-    def analysis(self, x: Tensor, groups: Tensor) -> Tensor:
-        """Images (B, 3, H, W), H and W multiples of 64, and group maps (B, H/16, W/16) (or one (H/16, W/16)
-        for all) -> latents y (B, M, H/16, W/16), clamped as the reference."""
-        groups = groups.expand(x.shape[0], *groups.shape[-2:])
-        for i, (embed, layer) in enumerate(zip(self.g_a_pe, self.g_a_m)):
-            layout = DenseWindows(upsample_groups(groups, 2 ** (len(self.g_a_pe) - 1 - i)), self.config.window_size_g)
-            x = layer.forward_dense(embed(x).permute(0, 2, 3, 1), layout).permute(0, 3, 1, 2)
-        return x.clamp(Y_MIN, Y_MAX)
-
-    def analysis_per_image(self, x: Tensor, groups: Tensor) -> Tensor:
-        """`analysis` one image at a time on the row-list path (what training did before the dense path; kept
-        to measure the speed-up and to check that both paths agree)."""
+    def analysis(self, x: Tensor, groups: Tensor, batch_bytes: int = BATCH_BYTES) -> Tensor:
+        """Images (B, 3, H, W), H and W multiples of 64, and group maps (B, H/16, W/16) (or one (H/16, W/16) for
+        all) -> latents y (B, M, H/16, W/16), clamped as the reference; one image at a time on the row path, with
+        window batches of about `batch_bytes` (the codec's encoder)."""
         out = []
         for image, image_groups in zip(x.split(1), groups.expand(x.shape[0], *groups.shape[-2:])):
             for i, (embed, layer) in enumerate(zip(self.g_a_pe, self.g_a_m)):
                 image = embed(image)
                 factor = 2 ** (len(self.g_a_pe) - 1 - i)
-                grid = StageGrid.select(upsample_groups(image_groups, factor), self.config.window_size_g)
+                grid = StageGrid.select(
+                    upsample_groups(image_groups, factor), self.config.window_size_g, batch_bytes=batch_bytes
+                )
                 _, c, h, w = image.shape
                 rows = layer(pad_rows(image[0].flatten(1).T, grid.rows), grid)
                 image = rows[: h * w].T.reshape(1, c, h, w)
             out.append(image)
         return torch.cat(out).clamp(Y_MIN, Y_MAX)
 
-    def synthesis(self, y_hat: Tensor, groups: Tensor, requested: Tensor | None = None) -> Tensor:
-        """Latent -> image (1, 3, 16h, 16w); with `requested` group ids only their pixels are computed (others 0)."""
-        grid = StageGrid.select(groups, self.config.window_size_g, requested)
+    def analysis_dense(self, x: Tensor, groups: Tensor) -> Tensor:
+        """`analysis` of a whole batch in one call on the dense path (training): same numbers to float tolerance."""
+        groups = groups.expand(x.shape[0], *groups.shape[-2:])
+        for i, (embed, layer) in enumerate(zip(self.g_a_pe, self.g_a_m)):
+            layout = DenseWindows(upsample_groups(groups, 2 ** (len(self.g_a_pe) - 1 - i)), self.config.window_size_g)
+            x = layer.forward_dense(embed(x).permute(0, 2, 3, 1), layout).permute(0, 3, 1, 2)
+        return x.clamp(Y_MIN, Y_MAX)
+
+    def synthesis(
+        self, y_hat: Tensor, groups: Tensor, requested: Tensor | None = None, batch_bytes: int = BATCH_BYTES
+    ) -> Tensor:
+        """Latent -> image (1, 3, 16h, 16w); with `requested` group ids only their pixels are computed (others 0).
+        Window batches take about `batch_bytes`."""
+        grid = StageGrid.select(groups, self.config.window_size_g, requested, batch_bytes)
         x = pad_rows(rows_of(y_hat, grid.positions), grid.rows)
         for layer, unembed in zip(self.g_s_m, self.g_s_pe):
             x = layer(x, grid)
@@ -146,6 +159,10 @@ class SSICModel(nn.Module):
             x = unembed.forward_dense(layer.forward_dense(x, DenseWindows(groups, self.config.window_size_g)))
             groups = upsample_groups(groups, 2)
         return x.permute(0, 3, 1, 2)
+
+    def map_bytes(self, height: int, width: int) -> int:
+        """Bytes of the largest feature map (float32) a transform of a padded `height` x `width` image holds."""
+        return max((height >> (i + 1)) * (width >> (i + 1)) * c * 4 for i, c in enumerate(self.config.embed_dim_g))
 
     def hyper_analysis(self, y: Tensor) -> Tensor:
         return self.h_a_m(y)
@@ -193,7 +210,7 @@ class SSICModel(nn.Module):
         batch = x.shape[0]
         if groups is None:
             groups = torch.zeros(batch, x.shape[2] // 16, x.shape[3] // 16, dtype=torch.long, device=x.device)
-        y = self.analysis(x, groups) if batched else self.analysis_per_image(x, groups)
+        y = self.analysis_dense(x, groups) if batched else self.analysis(x, groups)
         z = self.hyper_analysis(y)
         if noisy:
             z_hat, z_lik = self.z_em(z, training=True)
