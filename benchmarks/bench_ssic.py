@@ -2,11 +2,12 @@
 by side with an earlier commit of this project (--baseline REV) and the public reference code (--reference PATH).
 
 Every implementation gets the same random full-size weights (timing does not depend on training) and the
-paper's Kodak group masks. Each (implementation, image) runs in a fresh worker process, one after another
-and interleaved across implementations, so that peak RSS is that worker's own and equal names never clash
-(a baseline commit is installed into a temporary folder; the reference is imported from its checkout,
-never shipped). Times are medians over --repeat rounds of encode, full decode and one-group decode; the
-decoded group is the one whose area is closest to 10% of the image.
+paper's Kodak group masks. Each (implementation, image) has a worker process of its own, so that peak RSS is
+that worker's own and equal names never clash (a baseline commit is installed into a temporary folder; the
+reference is imported from its checkout, never shipped); the workers of an image are alive together and take
+turns, one round of encode, full decode and one-group decode each, so that a slow spell of a shared machine
+hits every implementation alike. Times are medians over --repeat rounds; the decoded group is the one whose
+area is closest to 10% of the image.
 
     .venv/bin/python benchmarks/bench_ssic.py [--images 3] [--repeat 3] [--baseline REV]
         [--reference PATH --reference-python PY] [--sizes 512x768 1024x1536 2048x3072] [--max-memory MB]
@@ -24,9 +25,11 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("analysis", "synthesis", "hyper", "params", "rANS", "rANS check", "other")
@@ -43,14 +46,15 @@ class Profile:
         self.times: dict[str, float] = defaultdict(float)
         self.stack: list[list[Any]] = []
 
-    def wrap(self, obj: Any, method: str, part: str | Callable[[list[str]], str]) -> None:
-        """Time `obj.method` (when it exists) as `part` (or part(stack of enclosing parts))."""
+    def wrap(self, obj: Any, method: str, part: str) -> None:
+        """Time `obj.method` (when it exists) as `part`; rANS coding inside rANS decoding is the integrity check
+        (as earlier commits did it, before `RansTables.check`)."""
         inner = getattr(obj, method, None)
         if inner is None:
             return
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            label = part if isinstance(part, str) else part([entry[0] for entry in self.stack])
+            label = "rANS check" if part == "rANS" and self.stack and self.stack[-1][0] == "rANS" else part
             self.sync()
             self.stack.append([label, 0.0])
             start = time.perf_counter()
@@ -100,7 +104,6 @@ def peak_rss_gb() -> float:
 def load_case(job: dict[str, Any]) -> tuple[Any, Any, int]:
     """The job's image (uint8 HxWx3; job['size'] upscales it by an integer factor, bicubic), its group ids at
     1/16 (upscaled by the same factor, nearest) and the group whose area is closest to 10%."""
-    import numpy as np
     from PIL import Image
 
     from ssicbench.codecs.masks import load_group_mask
@@ -119,8 +122,9 @@ def load_case(job: dict[str, Any]) -> tuple[Any, Any, int]:
     return np.asarray(image), mask, group
 
 
-def run_port(job: dict[str, Any]) -> dict[str, Any]:
-    """Encode, full decode and one-group decode with this project's (or a baseline commit's) SSIC codec."""
+def run_port(job: dict[str, Any]) -> Iterator[dict[str, dict[str, float]]]:
+    """Rounds of encode, full decode and one-group decode with this project's (or a baseline commit's) SSIC
+    codec: yields each round's figures until sent True, then returns the `outcome`."""
     import torch
 
     from ssicbench.codecs.ssic import StructuredSSICCodec
@@ -139,33 +143,36 @@ def run_port(job: dict[str, Any]) -> dict[str, Any]:
         profile.wrap(model, "hyper_synthesis", "hyper")
         profile.wrap(model, "slice_parameters", "params")
     for tables in (coder.y_tables, coder.z_tables):
-        profile.wrap(tables, "encode", lambda stack: "rANS check" if "rANS" in stack else "rANS")
+        profile.wrap(tables, "encode", "rANS")
         profile.wrap(tables, "decode", "rANS")
+        profile.wrap(tables, "check", "rANS check")
     image, mask, group = load_case(job)
-    rounds: dict[str, list[dict[str, float]]] = defaultdict(list)
     decoded = {}
-    for _ in range(job["repeat"]):
-        bitstream, figures = profile.measure(lambda: codec.encode(image, 1, mask=mask))
-        rounds["encode"].append(figures)
-        decoded["full"], figures = profile.measure(lambda: codec.decode(bitstream))
-        rounds["decode"].append(figures)
+    while True:
+        figures = {}
+        bitstream, figures["encode"] = profile.measure(lambda: codec.encode(image, 1, mask=mask))
+        decoded["full"], figures["decode"] = profile.measure(lambda: codec.decode(bitstream))
         one = codec.receive(bitstream, [group])
-        decoded["group"], figures = profile.measure(lambda: codec.decode(one))
-        rounds["group decode"].append(figures)
+        decoded["group"], figures["group decode"] = profile.measure(lambda: codec.decode(one))
+        if (yield figures):
+            break
     strings = {g: unpack_strings(bitstream.sections[group_section(g)], 10, "") for g in codec.groups(bitstream)}
-    return outcome(job, rounds, strings, decoded, mask, group)
+    Path(job["out"], f"{job['tag']}.ssbc").write_bytes(bitstream.to_bytes())
+    if job.get("cross"):  # the decoder alone, on the first implementation's container
+        from ssicbench.codecs.bitstream import Bitstream
+
+        np.save(
+            Path(job["out"], f"{job['tag']}-cross.npy"),
+            codec.decode(Bitstream.from_bytes(Path(job["cross"]).read_bytes())),
+        )
+    return outcome(job, strings, decoded, mask, group)
 
 
-def outcome(
-    job: dict[str, Any], rounds: dict[str, list[dict]], strings: dict[int, list[bytes]], decoded: dict, mask, group: int
-) -> dict[str, Any]:
-    """Medians per operation and part, a digest of every group's slice strings, and the decoded images (saved
-    for the parent to compare implementations)."""
+def outcome(job: dict[str, Any], strings: dict[int, list[bytes]], decoded: dict, mask, group: int) -> dict[str, Any]:
+    """A digest of every group's slice strings, and the decoded images (saved for the parent to compare
+    implementations)."""
     import hashlib
 
-    import numpy as np
-
-    medians = {op: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for op, runs in rounds.items()}
     digest = hashlib.sha256()
     for g in sorted(strings):
         for string in strings[g]:
@@ -173,18 +180,26 @@ def outcome(
     out_dir = Path(job["out"])
     np.save(out_dir / f"{job['tag']}-full.npy", decoded["full"])
     np.save(out_dir / f"{job['tag']}-group.npy", decoded["group"])
-    return {"medians": medians, "strings": digest.hexdigest(), "group": group, "pixels": mask.size * 256}
+    return {"strings": digest.hexdigest(), "group": group, "pixels": mask.size * 256}
 
 
 def worker(job: dict[str, Any]) -> None:
+    """Serve the parent: one round per 'round' line on stdin, then the outcome."""
     if job["impl"] == "reference":
         sys.path.insert(0, str(REPO / "benchmarks"))
         from reference_ssic import run_reference
 
-        result = run_reference(job, Profile, load_case, outcome)
+        runner = run_reference(job, Profile, load_case, outcome)
     else:
-        result = run_port(job)
-    print("RESULT " + json.dumps(result))
+        runner = run_port(job)
+    for line in sys.stdin:
+        if line.strip() != "round":
+            break
+        print("ROUND " + json.dumps(next(runner)), flush=True)
+    try:
+        runner.send(True)
+    except StopIteration as stop:
+        print("RESULT " + json.dumps(stop.value), flush=True)
 
 
 # --- parent side -------------------------------------------------------------------------------------------------
@@ -214,22 +229,58 @@ def make_weights(path: Path) -> None:
     torch.save({"iteration": 0, "parameters": export_state_dict(model)}, path)
 
 
-def spawn(job: dict[str, Any], python: str, pythonpath: str | None) -> dict[str, Any]:
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    done = subprocess.run(
-        [python, __file__, "--worker", json.dumps(job)], env=env, capture_output=True, text=True, check=False
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise SystemExit(f"{job['impl']} worker failed on {job['image']}:\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT ") :])
+class Worker:
+    """A worker process of one implementation on one image, driven round by round over its stdin/stdout."""
+
+    def __init__(self, job: dict[str, Any], python: str, pythonpath: str | None, log: Path):
+        env = dict(os.environ)
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
+        self.job, self.log = job, log
+        with open(log, "w") as stderr:
+            self.process = subprocess.Popen(
+                [python, __file__, "--worker", json.dumps(job)],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+
+    def ask(self, command: str, answer: str) -> dict[str, Any]:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith(answer + " "):
+                return json.loads(line[len(answer) + 1 :])
+        raise SystemExit(f"{self.job['impl']} worker failed on {self.job['image']}:\n{self.log.read_text()[-3000:]}")
+
+    def finish(self) -> dict[str, Any]:
+        result = self.ask("finish", "RESULT")
+        self.process.wait()
+        return result
+
+
+def measure_case(jobs: dict[str, dict[str, Any]], impls: dict[str, tuple[str, str | None]], repeat: int, out: Path):
+    """Interleaved rounds (each implementation once per round) and the medians of each implementation."""
+    workers = {impl: Worker(jobs[impl], *impls[impl], out / f"{jobs[impl]['tag']}.log") for impl in impls}
+    rounds: dict[str, list[dict[str, dict[str, float]]]] = defaultdict(list)
+    for _ in range(repeat):
+        for impl, worker in workers.items():
+            rounds[impl].append(worker.ask("round", "ROUND"))
+    results = {}
+    for impl, worker in workers.items():  # the port first: the others decode its container
+        results[impl] = worker.finish()
+        ops = rounds[impl][0]
+        results[impl]["medians"] = {
+            op: {part: statistics.median(r[op][part] for r in rounds[impl]) for part in ops[op]} for op in ops
+        }
+        results[impl]["tag"] = jobs[impl]["tag"]
+    return results
 
 
 def compare(out: Path, tag: str, other: str) -> str:
     """Largest absolute pixel difference of `other`'s decoded images from `tag`'s (full, group)."""
-    import numpy as np
 
     diffs = []
     for kind in ("full", "group"):
@@ -285,10 +336,8 @@ def main() -> int:
         summary = []
         for size in sizes:
             for path in images:
-                results = {}
-                for impl, (python, pythonpath) in impls.items():
-                    tag = f"{impl}-{path.stem}-{size}"
-                    job = dict(
+                jobs = {
+                    impl: dict(
                         impl="reference" if impl == "reference" else "port",
                         reference=args.reference,
                         image=str(path),
@@ -297,13 +346,14 @@ def main() -> int:
                         weights=str(weights),
                         threads=args.threads,
                         device=args.device,
-                        repeat=args.repeat,
                         max_memory=args.max_memory if impl == "port" else None,
+                        cross=str(folder / f"port-{path.stem}-{size}.ssbc") if impl.startswith("@") else None,
                         out=tmp,
-                        tag=tag,
+                        tag=f"{impl}-{path.stem}-{size}",
                     )
-                    results[impl] = spawn(job, python, pythonpath)
-                    results[impl]["tag"] = tag
+                    for impl in impls
+                }
+                results = measure_case(jobs, impls, args.repeat, folder)
                 label = f"{path.stem} {size[0]}x{size[1]}" if size else path.stem
                 print_breakdown(label, results, list(impls))
                 summary.append((label, results))
@@ -327,6 +377,10 @@ def print_summary(summary: list, impls: list[str], out: Path) -> None:
                 ratio = [f"{op} {r[op]['total'] / port['medians'][op]['total']:.2f}x" for op in r]
                 same = "strings equal" if results[impl]["strings"] == port["strings"] else "strings DIFFER"
                 diff = compare(out, port["tag"], results[impl]["tag"])
+                cross = out / f"{results[impl]['tag']}-cross.npy"
+                if cross.exists():
+                    alone = np.abs(np.load(cross).astype(int) - np.load(out / f"{port['tag']}-full.npy")).max()
+                    diff += f"; decoding port's container: max pixel diff {alone}"
                 cells.append(f"[{', '.join(ratio)}; {same}; max pixel diff full/group {diff}]")
             print(f"{label:<22} {impl:<12} " + "; ".join(cells))
         full, group = port["medians"]["decode"]["total"], port["medians"]["group decode"]["total"]

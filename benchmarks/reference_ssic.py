@@ -9,7 +9,7 @@ it is given (copies are passed).
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 FULL_SIZE = dict(
@@ -22,8 +22,9 @@ FULL_SIZE = dict(
 )
 
 
-def run_reference(job: dict[str, Any], profile_type: type, load_case: Any, outcome: Any) -> dict[str, Any]:
-    """Encode, full decode and one-group decode with the reference model, on the job's weights and image."""
+def run_reference(job: dict[str, Any], profile_type: type, load_case: Any, outcome: Any) -> Iterator[dict]:
+    """Rounds of encode, full decode and one-group decode with the reference model on the job's weights and
+    image, as `bench_ssic.run_port` does them (yields each round's figures until sent True)."""
     import torch
     from torch import nn
 
@@ -45,7 +46,6 @@ def run_reference(job: dict[str, Any], profile_type: type, load_case: Any, outco
     mask = torch.from_numpy(pad_group_mask(ids, (x.shape[2] // 16, x.shape[3] // 16))).int()[None, None]
     present = [g for g in mask.unique().tolist() if g != -1]
     profile = profile_type(lambda: None)
-    rounds: dict[str, list[dict[str, float]]] = defaultdict(list)
     decoded = {}
 
     def decode(strings: dict[int, list[bytes]], side: bytes, wanted: list[int]) -> Any:
@@ -55,12 +55,12 @@ def run_reference(job: dict[str, Any], profile_type: type, load_case: Any, outco
         return pixels.permute(1, 2, 0).numpy()
 
     with torch.no_grad():
-        for _ in range(job["repeat"]):
-            ((group_strings, side), _), figures = profile.measure(lambda: model.compress(x, mask))
-            rounds["encode"].append(figures)
+        while True:
+            figures = {}
+            ((group_strings, side), _), figures["encode"] = profile.measure(lambda: model.compress(x, mask))
             strings = dict(zip(present, group_strings))
-            decoded["full"], figures = profile.measure(lambda: decode(strings, side, present))
-            rounds["decode"].append(figures)
-            decoded["group"], figures = profile.measure(lambda: decode(strings, side, [group]))
-            rounds["group decode"].append(figures)
-    return outcome(job, rounds, strings, decoded, ids, group)
+            decoded["full"], figures["decode"] = profile.measure(lambda: decode(strings, side, present))
+            decoded["group"], figures["group decode"] = profile.measure(lambda: decode(strings, side, [group]))
+            if (yield figures):
+                break
+    return outcome(job, strings, decoded, ids, group)

@@ -4,6 +4,7 @@ per-image row-list results to float tolerance, and keeps every group independent
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from ssic_helpers import random_model
 
@@ -57,18 +58,21 @@ def test_batched_training_pass_equals_the_per_image_pass_and_its_gradients():
     assert torch.allclose(dense_grad, per_image_grad, rtol=1e-3, atol=1e-3 * per_image_grad.abs().max())
 
 
-def test_each_sample_of_a_batch_keeps_its_groups_independent():
-    """Changing the pixels of one group changes no latent of another group, for every sample of the batch."""
+@pytest.mark.parametrize("path", ["analysis_dense", "analysis"])
+def test_each_sample_of_a_batch_keeps_its_groups_independent(path):
+    """Changing the pixels of one group changes no latent of another group, for every sample of the batch,
+    on the dense (training) path and on the codec's row path."""
     model = random_model(seed=8)
+    analysis = getattr(model, path)
     x, groups = batch_of((128, 128), 3, seed=9)
     with torch.no_grad():
-        before = model.analysis(x, groups)
+        before = analysis(x, groups)
         changed = x.clone()
         for b in range(3):
             first = groups[b, 0, 0]
             pixels = (groups[b] == first).repeat_interleave(16, 0).repeat_interleave(16, 1)
             changed[b][:, pixels] = torch.rand(3, int(pixels.sum()))
-        after = model.analysis(changed, groups)
+        after = analysis(changed, groups)
     for b in range(3):
         others = groups[b] != groups[b, 0, 0]
         assert torch.equal(before[b][:, others], after[b][:, others])

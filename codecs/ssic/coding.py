@@ -43,7 +43,7 @@ class Coder:
         self.z_tables = RansTables.of(self.entropy.z_em)
         self.scale_table = self.entropy.y_em.scale_table
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def compress(self, x: Tensor, groups: Tensor, batch_bytes: int = BATCH_BYTES) -> CodedImage:
         """Image (1, 3, H, W) padded to 64 and its latent group map -> strings of every group present.
         `batch_bytes`: working memory of the analysis' window batches."""
@@ -66,7 +66,7 @@ class Coder:
             strings[group] = out
         return CodedImage(self.z_tables.encode(z_hat, self._z_indexes(z_hat.shape)), strings)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decompress(
         self,
         coded: CodedImage,

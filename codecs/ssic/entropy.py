@@ -117,24 +117,31 @@ class RansTables:
         flat = symbols.reshape(-1).long()
         if flat.numel() and int(flat.abs().max()) >= MAX_SYMBOL:
             raise ValueError("latent value beyond the entropy coder's range")
-        return RansEncoder().encode_with_indexes(
-            flat.tolist(), indexes.reshape(-1).tolist(), self.cdf, self.lengths, self.offsets
-        )
+        return self._encode(flat.tolist(), indexes.reshape(-1).tolist())
+
+    def _encode(self, symbols: list[int], indexes: list[int]) -> bytes:
+        return RansEncoder().encode_with_indexes(symbols, indexes, self.cdf, self.lengths, self.offsets)
 
     def decode(self, string: bytes, indexes: Tensor) -> Tensor:
         """Symbols of `string` for `indexes`; a string that is not exactly the encoder's output raises BitstreamError.
 
         CompressAI's decoder does not know where its input ends, so the string is followed by enough zero
         bytes to cover the most a corrupted string can make it read (every symbol consumes at most 16
-        bits plus its escape nibbles, which the data bounds). The decoded symbols are then re-encoded:
-        rANS is deterministic, so any other string than the one the encoder would write is corrupt.
+        bits plus its escape nibbles, which the data bounds). The decoded symbols are then checked.
         """
-        count = indexes.numel()
+        count, index_list = indexes.numel(), indexes.reshape(-1).tolist()
         guard = 16 * len(string) + 138 * count + 64
         values = RansDecoder().decode_with_indexes(
-            bytes(string) + bytes(guard), indexes.reshape(-1).tolist(), self.cdf, self.lengths, self.offsets
+            bytes(string) + bytes(guard), index_list, self.cdf, self.lengths, self.offsets
         )
         symbols = torch.tensor(values, dtype=torch.int64)
-        if count and int(symbols.abs().max()) >= MAX_SYMBOL or self.encode(symbols, indexes) != string:
-            raise BitstreamError("an entropy-coded string is corrupted (it does not decode to what it encodes)")
+        if count and int(symbols.abs().max()) >= MAX_SYMBOL:
+            raise BitstreamError("an entropy-coded string is corrupted (it decodes beyond the coder's range)")
+        self.check(values, index_list, string)
         return symbols.view(indexes.shape)
+
+    def check(self, symbols: list[int], indexes: list[int], string: bytes) -> None:
+        """BitstreamError unless `string` is what the encoder writes for `symbols`: rANS is deterministic, so
+        any other string (corrupted, truncated, padded) is caught."""
+        if self._encode(symbols, indexes) != string:
+            raise BitstreamError("an entropy-coded string is corrupted (it does not decode to what it encodes)")

@@ -11,9 +11,10 @@ to the group id, which lets e.g. region 1 of group 1 and region 2 of group 0 att
 Features travel as a compact row list (`StageGrid.positions` says where each row sits on the map), so a
 partial decode runs attention only on windows holding requested tokens, and the per-token layers only
 on those tokens. A block runs window batch by window batch (attention, then the MLP, written back in
-place), so its working memory is a budget (`StageGrid.batch_bytes`), not a multiple of the map. Windows
-whose tokens all share one key (most of them) need no group mask: attention takes the position bias alone;
-the others come first in the plan, with their mask. Every batch holds whole windows (multiples of 64 rows)
+place), so its working memory is a budget (`StageGrid.batch_bytes`), not a multiple of the map, and its
+temporaries stay small enough to be reused by the allocator. Windows whose tokens all share one key (most
+of them) need no group mask; the others come first in the plan, with their mask. The arithmetic is the
+reference's, operation for operation (logits + position bias + mask, softmax), so the strings are its own. Every batch holds whole windows (multiples of 64 rows)
 and row lists are padded to `ROW_BLOCK`, so matrix products see the same kernels whatever the subset,
 which keeps partial decodes bit-identical to full ones.
 
@@ -34,7 +35,10 @@ from torch import Tensor, nn
 
 ROW_BLOCK = 64
 WINDOW_CHUNK = 512  # windows per attention batch of the dense (training) path
-BATCH_BYTES = 256 << 20  # default working memory of one window batch of the row path
+# Default working memory of one window batch of the row path. Its largest temporaries (the MLP's hidden layer)
+# stay under glibc's 32 MB mmap threshold: larger blocks are mapped afresh and page-faulted in on every
+# allocation, which cost a third of the transforms' time (measured at 256 MB: 1M page faults per image).
+BATCH_BYTES = 64 << 20
 FLOATS_PER_TOKEN = 16  # live float32 values per token and channel inside a block (qkv, MLP hidden, ...), about
 
 
@@ -231,10 +235,12 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(windows).reshape(count, n, 3, self.num_heads, dim // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
         position = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        mask = position.view(n, n, -1).permute(2, 0, 1)
-        mask = mask.unsqueeze(0) if bias is None else mask + bias
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
-        return self.proj(out.transpose(1, 2).reshape(count, n, dim))
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        attn += position.view(n, n, -1).permute(2, 0, 1)
+        if bias is not None:
+            attn += bias
+        out = (attn.softmax(-1) @ v).transpose(1, 2).reshape(count, n, dim)
+        return self.proj(out)
 
 
 class Mlp(nn.Module):
