@@ -14,9 +14,9 @@ on those tokens. A block runs window batch by window batch (attention, then the 
 place), so its working memory is a budget (`StageGrid.batch_bytes`), not a multiple of the map, and its
 temporaries stay small enough to be reused by the allocator. Windows whose tokens all share one key (most
 of them) need no group mask; the others come first in the plan, with their mask. The arithmetic is the
-reference's, operation for operation (logits + position bias + mask, softmax), so the strings are its own. Every batch holds whole windows (multiples of 64 rows)
-and row lists are padded to `ROW_BLOCK`, so matrix products see the same kernels whatever the subset,
-which keeps partial decodes bit-identical to full ones.
+reference's, operation for operation (logits + position bias + mask, softmax), so the strings are its own.
+Every batch holds whole windows (multiples of 64 rows) and row lists are padded to `ROW_BLOCK`, so matrix
+products see the same kernels whatever the subset, which keeps partial decodes bit-identical to full ones.
 
 Whole feature maps of a batch (training) take the dense path instead: maps of shape (B, H, W, C), windows
 cut by reshapes, and one per-sample group bias per window (`DenseWindows`), so a batch of images with
