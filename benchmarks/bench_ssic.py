@@ -71,9 +71,11 @@ class Profile:
         setattr(obj, method, timed)
 
     def measure(self, fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
-        """Run `fn`; its total wall time, peak RSS (GB) and the time of each part ('other' is the rest)."""
+        """Run `fn`; its total wall time, peak RSS (GB), peak RSS above the RSS it started at (its working memory,
+        GB) and the time of each part ('other' is the rest)."""
         self.times.clear()
         reset_peak_rss()
+        before = peak_rss_gb()
         self.sync()
         start = time.perf_counter()
         result = fn()
@@ -81,7 +83,8 @@ class Profile:
         total = time.perf_counter() - start
         parts = dict(self.times)
         parts["other"] = total - sum(parts.values())
-        return result, {"total": total, "peak_gb": peak_rss_gb(), **parts}
+        peak = peak_rss_gb()
+        return result, {"total": total, "peak_gb": peak, "work_gb": peak - before, **parts}
 
 
 def reset_peak_rss() -> None:
@@ -291,13 +294,13 @@ def compare(out: Path, tag: str, other: str) -> str:
 
 
 def print_breakdown(name: str, results: dict[str, dict[str, Any]], impls: list[str]) -> None:
-    header = f"{'':<14}" + "".join(f"{p:>11}" for p in ("total", *PARTS, "peak GB"))
+    header = f"{'':<14}" + "".join(f"{p:>11}" for p in ("total", *PARTS, "peak GB", "work GB"))
     print(f"\n{name}  (seconds, medians)")
     print(header)
     for impl in impls:
         for op, figures in results[impl]["medians"].items():
             cells = "".join(f"{figures.get(p, 0.0):>11.3f}" for p in ("total", *PARTS))
-            print(f"{impl[:6] + ' ' + op:<14}{cells}{figures['peak_gb']:>11.2f}")
+            print(f"{impl[:6] + ' ' + op:<14}{cells}{figures['peak_gb']:>11.2f}{figures['work_gb']:>11.2f}")
 
 
 def main() -> int:

@@ -213,7 +213,8 @@ class SSICCodec(Codec):
 
     def _batch_bytes(self, model: SSICModel, height: int, width: int) -> int:
         """Window-batch memory of the transforms of a padded `height` x `width` image under `max_memory_mb`:
-        what the budget leaves after the feature maps held at once; UsageError when it leaves too little."""
+        what the budget leaves after the feature maps held at once, at most the default; UsageError when it
+        leaves too little."""
         if self.max_memory_mb is None:
             return BATCH_BYTES
         held = MAPS_HELD * model.map_bytes(height, width) + IMAGE_COPIES * 3 * 4 * height * width
@@ -222,7 +223,7 @@ class SSICCodec(Codec):
         if budget < smallest:
             need = -(-(held + smallest) // 2**20)
             raise UsageError(f"{self.name}: a {height}x{width} image needs max_memory_mb >= {need}")
-        return budget
+        return min(budget, BATCH_BYTES)  # larger batches only cost page faults
 
     def _read_header(self, bitstream: Bitstream) -> _Header:
         """The container's SSIC params, validated: every inconsistency is a BitstreamError."""

@@ -350,10 +350,11 @@ class PatchUnEmbed(nn.Module):
     def forward(self, x: Tensor, grid: StageGrid) -> tuple[Tensor, StageGrid]:
         conv = self.proj.m[0]
         out = F.linear(x, conv.weight.flatten(1), conv.bias)[: grid.count]
-        # PixelShuffle: output channel c at child (a, b) is input channel 4c + 2a + b.
-        children = out.view(grid.count, self.out_channels, 4).transpose(1, 2).reshape(-1, self.out_channels)
         child_grid = grid.upsampled()
-        return pad_rows(children, child_grid.rows), child_grid
+        children = out.new_zeros(child_grid.rows, self.out_channels)  # one copy, already padded to ROW_BLOCK
+        # PixelShuffle: output channel c at child (a, b) is input channel 4c + 2a + b.
+        children[: 4 * grid.count].view(grid.count, 4, -1).copy_(out.view(grid.count, -1, 4).transpose(1, 2))
+        return children, child_grid
 
     def forward_dense(self, x: Tensor) -> Tensor:
         """Whole maps (B, H, W, C) -> (B, 2H, 2W, C_out)."""
