@@ -9,7 +9,7 @@ from ssic_helpers import SMALL, photo, pixel_groups, random_codec, random_model
 
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import create_codec, list_codecs
-from ssicbench.codecs.ssic import CheckpointError, SSICModel, load_model, save_checkpoint
+from ssicbench.codecs.ssic import CheckpointError, SSICModel, load_model, make_config, save_checkpoint
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
 from ssicbench.codecs.ssic.coding import ENTROPY_MODULES, Coder
 from ssicbench.codecs.ssic.sections import pad_group_mask
@@ -116,6 +116,14 @@ def test_encode_rejects_bad_requests(checkpoints):
     plain = create_codec("ssic-wostructure", checkpoint=checkpoints["wostructure"], config=SMALL)
     with pytest.raises(ValueError, match="takes no --mask"):
         plain.encode(IMAGE, 1, mask=MASK)
+
+
+def test_configs_that_could_write_one_symbol_strings_are_refused():
+    """CompressAI's rANS encoder crashes on a one-symbol string: a 1-channel slice of a one-cell group would be one."""
+    with pytest.raises(ValueError, match="need >= 2 channels"):
+        make_config("charm", {**SMALL, "splits": 40})
+    with pytest.raises(ValueError, match="need >= 2 channels"):
+        make_config("charm", {**SMALL, "embed_dim_h": [32, 1]})
 
 
 def test_a_memory_budget_changes_batching_but_never_the_bytes_or_pixels(checkpoints):

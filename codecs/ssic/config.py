@@ -78,6 +78,11 @@ class SSICConfig:
             raise ValueError(f"latent channels {self.latent_channels} are not a multiple of splits={self.splits}")
         if self.window_size_g < 2 or self.window_size_g % 2:
             raise ValueError("window_size_g must be an even number >= 2")
+        if self.latent_channels // self.splits < 2 or self.hyper_channels < 2:  # strings of >= 2 symbols
+            raise ValueError(
+                "each latent slice and the hyper latent need >= 2 channels: CompressAI's rANS encoder crashes on"
+                " a one-symbol string"
+            )
 
     @property
     def latent_channels(self) -> int:
