@@ -1,8 +1,10 @@
 """Shared fixtures: the data shipped with the suite, the ../shared conformance data (skipped with a reason
-when absent) and small synthetic images."""
+when absent), small synthetic images and a sweep started until it has written some rows."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,16 @@ def published_dir() -> Path:
     from importlib import resources
 
     return Path(str(resources.files("ssicbench") / "data" / "published"))
+
+
+def start_until_rows(cmd: list[str], rows_dir: Path, count: int, timeout: float) -> subprocess.Popen:
+    """Start a sweep command and return it still running once `rows_dir` holds `count` row files (or after
+    `timeout` seconds): the moment an interruption test kills it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and (not rows_dir.is_dir() or len(list(rows_dir.glob("*.json"))) < count):
+        time.sleep(0.005)
+    return proc
 
 
 def smooth_image(height: int, width: int, seed: int = 0) -> np.ndarray:

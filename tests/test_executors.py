@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, start_until_rows
 
 from ssicbench.errors import BenchError, ExecutorError, WeightsMismatchError
 from ssicbench.executors import RayExecutor, make_executor
@@ -213,11 +213,8 @@ def test_killed_ray_driver_resumes_to_the_rows_of_an_uninterrupted_run(tmp_path,
     run_sweep([CodecSpec("jpeg", QUALITIES)], "kodak", folder_dataset(kodak_dir), reference, metric_names=["psnr"])
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_ray_sweep_cmd(kodak_dir, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows_dir = killed / "rows"
-    deadline = time.time() + 180
-    while time.time() < deadline and (not rows_dir.is_dir() or len(list(rows_dir.glob("*.json"))) < 10):
-        time.sleep(0.01)
+    proc = start_until_rows(_ray_sweep_cmd(kodak_dir, killed), rows_dir, 10, timeout=180)
     services = _children(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

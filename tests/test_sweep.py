@@ -5,14 +5,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, smooth_image
+from conftest import REPO, smooth_image, start_until_rows
 from PIL import Image
 
 from ssicbench.codecs import create_codec
@@ -107,11 +106,8 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted_run(tmp_path):
     subprocess.run(_sweep_cmd(folder, reference), check=True, capture_output=True)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_sweep_cmd(folder, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows_dir = killed / "rows"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not rows_dir.is_dir() or len(list(rows_dir.glob("*.json"))) < 10):
-        time.sleep(0.005)
+    proc = start_until_rows(_sweep_cmd(folder, killed), rows_dir, 10, timeout=120)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done_at_kill = len(list(rows_dir.glob("*.json")))
