@@ -1,5 +1,6 @@
 """Training: a killed run resumes to the same weights; DDP over 2 gloo processes equals one process."""
 
+import csv
 import os
 import socket
 import subprocess
@@ -60,6 +61,18 @@ def test_killed_run_resumes_to_the_same_weights(image_folder, tmp_path, monkeypa
     assert resumed["step"] == straight["step"] == 6
     assert_same_weights(straight["model"], resumed["model"])
     assert resumed["scheduler"] == straight["scheduler"]
+
+
+def test_resumed_run_follows_the_schedule_of_its_new_config(image_folder, tmp_path):
+    run = tmp_path / "run"
+    Trainer(config(image_folder, steps=4, milestones=[100]), run).run()
+    # extended and decayed: the new milestone (2) lies before the resume point (4), so the decay applies at once
+    Trainer(config(image_folder, steps=6, milestones=[2, 5]), run).run()
+    state = load_checkpoint(run / LAST)
+    assert state["step"] == 6
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.1**2)
+    lrs = {int(float(r["step"])): float(r["lr"]) for r in csv.DictReader(open(run / "train_log.csv"))}
+    assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(1e-5) and lrs[6] == pytest.approx(1e-5)
 
 
 def test_checkpoint_is_written_atomically(image_folder, tmp_path):

@@ -3,12 +3,14 @@ AMP, torch.compile, atomic checkpoints that resume exactly, CSV/TensorBoard logs
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 import logging
 import math
 import os
 import time
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -134,10 +136,22 @@ class Trainer:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
+        self.apply_schedule()
         if self.dist.world == 1:
             set_rng_state(state["rng"])
         else:  # only rank 0's RNG state is saved: each rank re-seeds its own noise stream
             torch.manual_seed(self.cfg.seed + 1000 * self.dist.rank + self.step)
+
+    def apply_schedule(self) -> None:
+        """Set the learning rate the config's schedule gives at `self.step`: on resume the config, not the
+        checkpoint, decides the schedule, so a run can be extended or its decay moved (config.json tells the truth)."""
+        cfg = self.cfg
+        lr = cfg.lr * cfg.gamma ** bisect.bisect_right(sorted(cfg.milestones), self.step)
+        self.scheduler.milestones = Counter(cfg.milestones)
+        self.scheduler.base_lrs = [cfg.lr]
+        self.scheduler._last_lr = [lr]  # what get_last_lr() reports until the next step
+        for group in self.optimizer.param_groups:
+            group["lr"], group["initial_lr"] = lr, cfg.lr
 
     def save(self) -> None:
         if self.dist.main:
