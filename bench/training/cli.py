@@ -50,7 +50,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model from a config (torchrun for several processes)")
     p.add_argument("--config", required=True, help="training config JSON (configs/train/*.json)")
-    p.add_argument("--out", help="run folder (default results/train/<config name>); resumes when it has last.pt")
+    p.add_argument(
+        "--out",
+        help="run folder (default results/train/<config name>); resumes when it has last.pt, on the schedule "
+        "(steps, lr, milestones) of the config given now",
+    )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--batch-size", type=int, help="override the global batch size")
     p.add_argument("--dataset", help="override the training images (name or folder)")

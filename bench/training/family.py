@@ -5,8 +5,8 @@ Why side by side: small models leave a GPU mostly idle, so several processes sha
 number of steps is fixed after a short calibration run of all configs together, so each run gets a complete
 schedule (learning-rate decay at `decay_at` of its steps) that ends inside the budget.
 
-    python -m ssicbench.training.family --config configs/train/ssic-tiny-q{1,2,3,4}.json \
-        --out results/train/family --export-dir codecs/ssic/zoo --budget-s 420
+    python -m ssicbench.training.family --config configs/train/ssic-tiny-stage5-q{2,3,4,5}.json \
+        --out results/train/stage5 --export-dir results/train --budget-s 4500
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SSIC models that ship inside the package (no download): `ssic-tiny`, a small structured SSIC at four rate
+"""SSIC models that ship inside the package (no download): `ssic-tiny`, a small structured SSIC at five rate
 points (one model per lambda), trained offline by the recipe in configs/train/ (README.md there; logs in
 configs/train/logs/) on photos that packages ship and generated dead leaves, never on Kodak."""
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ssicbench.codecs.ssic.codec import StructuredSSICCodec
 
 ZOO = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
-TINY_QUALITIES = (1, 2, 3, 4)  # rate points, low to high (configs/train/ssic-tiny-q<N>.json)
+TINY_QUALITIES = (1, 2, 3, 4, 5)  # rate points, low to high (configs/train/ssic-tiny-q<N>.json)
 TINY_WEIGHTS = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}
 TINY_CONFIG = ZOO / "ssic-tiny.json"
 
