@@ -279,8 +279,8 @@ def _encode(job: RDJob, codec: Codec, image: np.ndarray, mask: np.ndarray | None
     spec = job.codec
     cached = None
     if job.containers and job.image.data is None:  # an image sent by value: no shared folder to share it in
-        stat = job.image.path.stat()
-        source = [spec.name, spec.options, spec.masks, job.quality, str(job.image.path), stat.st_size, stat.st_mtime_ns]
+        # the row key's identity (image bytes, options, weights): new weights never meet an old container
+        source = [spec.name, spec.masks, job.quality, job.image_digest, job.codec_digest]
         digest = hashlib.sha1(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
         cached = Path(job.containers) / f"{spec.name}-q{job.quality}-{Path(job.image.name).stem}-{digest}.ssbc"
         if cached.exists():

@@ -159,6 +159,21 @@ def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_
     assert "psnr" not in part and "ms_ssim" not in part  # whole-image metrics mean nothing for a partial image
 
 
+def test_new_weights_under_the_same_path_are_coded_anew_not_decoded_from_the_old_container(kodak_dir, tmp_path):
+    from ssicbench.codecs.ssic.bundled import TINY_CONFIG, TINY_WEIGHTS
+
+    checkpoint = tmp_path / "ssic.pth"
+    spec = CodecSpec("ssic-charm", (1,), {"checkpoint": str(checkpoint), "config": str(TINY_CONFIG)}, masks="kodak")
+    image = folder_dataset(kodak_dir)[4:5]
+    rows = []
+    for weights in (TINY_WEIGHTS[1], TINY_WEIGHTS[2]):  # retrained weights, same file name: a user's next run
+        checkpoint.write_bytes(weights.read_bytes())
+        (row,) = run_sweep([spec], "kodak", image, tmp_path / "out", metric_names=["psnr"], progress=False)
+        rows.append(row)
+    assert [r["status"] for r in rows] == ["ok", "ok"] and rows[0]["bytes"] != rows[1]["bytes"]
+    assert len(list((tmp_path / "out" / "containers").glob("*.ssbc"))) == 2
+
+
 def test_masks_on_a_codec_without_groups_are_an_error_row_and_objects_need_masks(image_folder, tmp_path):
     with pytest.raises(BenchError, match="needs group masks"):
         CodecSpec("ssic-tiny", (1,), decode="objects")
