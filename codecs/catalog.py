@@ -60,7 +60,7 @@ for _row in SSIC_VARIANTS.values():
 register_codec(
     "ssic-tiny",
     qualities=TINY_QUALITIES,
-    description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; 4 rate points",
+    description="small SSIC (structured, channel-AR; 1.5 M parameters) bundled with the suite; one model per lambda",
     structured=True,
     check=_tiny_check,
     weights="demonstration weights, not the paper's model: trained on package photos, see configs/train/README.md",
