@@ -66,13 +66,14 @@ def test_killed_run_resumes_to_the_same_weights(image_folder, tmp_path, monkeypa
 def test_resumed_run_follows_the_schedule_of_its_new_config(image_folder, tmp_path):
     run = tmp_path / "run"
     Trainer(config(image_folder, steps=4, milestones=[100]), run).run()
-    # extended and decayed: the new milestone (2) lies before the resume point (4), so the decay applies at once
-    Trainer(config(image_folder, steps=6, milestones=[2, 5]), run).run()
+    # extended and decayed by another factor: the new milestone (2) lies before the resume point (4), so the decay
+    # applies at once, and the one ahead (5) decays by the new gamma too
+    Trainer(config(image_folder, steps=6, milestones=[2, 5], gamma=0.5), run).run()
     state = load_checkpoint(run / LAST)
     assert state["step"] == 6
-    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.1**2)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.5**2)
     lrs = {int(float(r["step"])): float(r["lr"]) for r in csv.DictReader(open(run / "train_log.csv"))}
-    assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(1e-5) and lrs[6] == pytest.approx(1e-5)
+    assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(2.5e-4) and lrs[6] == pytest.approx(2.5e-4)
 
 
 def test_checkpoint_is_written_atomically(image_folder, tmp_path):

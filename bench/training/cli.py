@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out",
         help="run folder (default results/train/<config name>); resumes when it has last.pt, on the schedule "
-        "(steps, lr, milestones) of the config given now",
+        "(steps, lr, milestones, gamma) of the config given now",
     )
     p.add_argument("--steps", type=int, help="override the number of steps")
     p.add_argument("--batch-size", type=int, help="override the global batch size")

@@ -147,7 +147,7 @@ class Trainer:
         checkpoint, decides the schedule, so a run can be extended or its decay moved (config.json tells the truth)."""
         cfg = self.cfg
         lr = cfg.lr * cfg.gamma ** bisect.bisect_right(sorted(cfg.milestones), self.step)
-        self.scheduler.milestones = Counter(cfg.milestones)
+        self.scheduler.milestones, self.scheduler.gamma = Counter(cfg.milestones), cfg.gamma
         self.scheduler.base_lrs = [cfg.lr]
         self.scheduler._last_lr = [lr]  # what get_last_lr() reports until the next step
         for group in self.optimizer.param_groups:
