@@ -1,4 +1,4 @@
-"""Training checkpoints: model, optimizers, schedulers, RNG states and step, written atomically."""
+"""Training checkpoints: model, optimizers, RNG states and step, written atomically."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ class TrainConfig(RunConfig):
     aux_lr: float = 1e-3
     milestones: list[int] = field(default_factory=lambda: [800])
     gamma: float = 0.1
+    warmup_steps: int = 0  # learning rate ramped up linearly over the run's first steps (0: none)
     clip_grad: float = 1.0
     masks: str = "random"  # random (irregular groups as the reference samples them) | none (one group)
     mask_empty_prob: float = 0.5  # share of samples trained with a single group, as the reference does

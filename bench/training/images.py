@@ -32,14 +32,19 @@ PACKAGE_PHOTOS = (
     ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
     ("matplotlib", "mpl-data/sample_data/Minduka_Present_Blue_Pack.png"),
 )
+# Photographs no training run uses: the held-out validation set (never Kodak, which is the test set).
+VALIDATION_PHOTOS = (
+    ("sklearn", "datasets/images/china.jpg"),
+    ("sklearn", "datasets/images/flower.jpg"),
+)
 PHOTO_SCALES = (1.0, 0.75, 0.5)  # each photo also downscaled: sharper content at the same crop size
 DISCS = 4000  # per dead-leaves image: enough that the smallest discs make fine detail everywhere
 
 
-def package_photo_paths() -> list[Path]:
-    """The package photographs present on this machine (a package version may lack some)."""
+def package_photo_paths(photos: Sequence[tuple[str, str]] = PACKAGE_PHOTOS) -> list[Path]:
+    """The package photographs of `photos` present on this machine (a package version may lack some)."""
     paths = []
-    for package, relative in PACKAGE_PHOTOS:
+    for package, relative in photos:
         try:
             path = Path(str(resources.files(package) / relative))
         except ModuleNotFoundError:

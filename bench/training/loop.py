@@ -1,5 +1,5 @@
 """The training loop: rate-distortion loss, Adam (+ auxiliary optimizer), multistep LR, clipping, DDP,
-AMP, torch.compile, atomic checkpoints that resume exactly, CSV/TensorBoard logs, periodic real-bytes eval."""
+AMP, torch.compile, warm-up, atomic checkpoints that resume exactly, CSV/TensorBoard logs, periodic real-bytes eval."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import logging
 import math
 import os
 import time
-from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,15 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """The learning rate of step `step` (0-based): `cfg.lr` times `gamma` for each milestone reached, ramped up
+    linearly over the first `warmup_steps` (fresh Adam moments on trained weights would otherwise jolt them)."""
+    lr = cfg.lr * cfg.gamma ** bisect.bisect_right(sorted(cfg.milestones), step)
+    if step < cfg.warmup_steps:
+        lr *= (step + 1) / cfg.warmup_steps
+    return lr
+
+
 def rd_loss(cfg: TrainConfig, x: torch.Tensor, x_hat: torch.Tensor, bits: torch.Tensor) -> dict[str, torch.Tensor]:
     """loss = lmbda * 255^2 * MSE + bpp (CompressAI's convention), or lmbda * (1 - MS-SSIM) + bpp."""
     bpp = bits / (x.shape[0] * x.shape[2] * x.shape[3])
@@ -85,7 +93,7 @@ def training_sampler(cfg: TrainConfig) -> PatchSampler:
 class Trainer:
     """One training run in `run_dir`; `run()` resumes from `run_dir/last.pt` when it exists."""
 
-    def __init__(self, cfg: TrainConfig, run_dir: str | Path):
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path, sampler: PatchSampler | None = None):
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.device = pick_device(cfg.device)
@@ -100,10 +108,9 @@ class Trainer:
         main_params, aux_params = self.trainable.parameter_groups()
         self.optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
         self.aux_optimizer = torch.optim.Adam(aux_params, lr=cfg.aux_lr) if aux_params else None
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            self.optimizer, milestones=cfg.milestones, gamma=cfg.gamma
-        )
         self.step = 0
+        self._resumed = False
+        self.apply_schedule()
         torch.manual_seed(cfg.seed + 1000 * self.dist.rank)  # independent quantization noise per rank
         self.forward: torch.nn.Module = RDForward(self.trainable, cfg.noisy, cfg.batched_transforms)
         if self.dist.world > 1:
@@ -114,7 +121,7 @@ class Trainer:
             )
         if cfg.compile:
             self.forward = torch.compile(self.forward)
-        self.sampler = training_sampler(cfg)
+        self.sampler = sampler or training_sampler(cfg)  # runs on the same data may share one sampler
 
     # --- state ---------------------------------------------------------------------------------------
 
@@ -125,7 +132,6 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "aux_optimizer": self.aux_optimizer.state_dict() if self.aux_optimizer else None,
-            "scheduler": self.scheduler.state_dict(),
             "rng": rng_state(),
         }
 
@@ -134,7 +140,6 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.aux_optimizer:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
         self.apply_schedule()
         if self.dist.world == 1:
@@ -145,13 +150,18 @@ class Trainer:
     def apply_schedule(self) -> None:
         """Set the learning rate the config's schedule gives at `self.step`: on resume the config, not the
         checkpoint, decides the schedule, so a run can be extended or its decay moved (config.json tells the truth)."""
-        cfg = self.cfg
-        lr = cfg.lr * cfg.gamma ** bisect.bisect_right(sorted(cfg.milestones), self.step)
-        self.scheduler.milestones, self.scheduler.gamma = Counter(cfg.milestones), cfg.gamma
-        self.scheduler.base_lrs = [cfg.lr]
-        self.scheduler._last_lr = [lr]  # what get_last_lr() reports until the next step
         for group in self.optimizer.param_groups:
-            group["lr"], group["initial_lr"] = lr, cfg.lr
+            group["lr"] = lr_at(self.cfg, self.step)
+
+    def resume(self) -> None:
+        """Continue from `run_dir/last.pt` when it exists; once per trainer (later `run` calls go on in memory)."""
+        if self._resumed:
+            return
+        self._resumed = True
+        if (self.run_dir / LAST).exists():
+            self.load_state(load_checkpoint(self.run_dir / LAST, self.device))
+            if self.dist.main:
+                log.info("resumed at step %d from %s", self.step, self.run_dir / LAST)
 
     def save(self) -> None:
         if self.dist.main:
@@ -181,7 +191,6 @@ class Trainer:
         if cfg.clip_grad:
             torch.nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], cfg.clip_grad)
         self.optimizer.step()
-        self.scheduler.step()
         record = {k: float(v.detach()) for k, v in losses.items()}
         if self.aux_optimizer:
             aux = self.trainable.aux_loss()
@@ -190,15 +199,13 @@ class Trainer:
             self.aux_optimizer.step()
             record["aux_loss"] = float(aux.detach())
         self.step += 1
+        self.apply_schedule()
         return record
 
     def run(self) -> dict[str, float]:
         """Train to `cfg.steps`, resuming from the last checkpoint; returns the last logged record."""
         cfg = self.cfg
-        if (self.run_dir / LAST).exists():
-            self.load_state(load_checkpoint(self.run_dir / LAST, self.device))
-            if self.dist.main:
-                log.info("resumed at step %d from %s", self.step, self.run_dir / LAST)
+        self.resume()
         if self.dist.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -211,7 +218,7 @@ class Trainer:
                 break
             record = self.train_step()
             if logger and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
-                record.update(step=self.step, lr=self.scheduler.get_last_lr()[0], elapsed_s=time.perf_counter() - start)
+                record.update(step=self.step, lr=lr_at(cfg, self.step), elapsed_s=time.perf_counter() - start)
                 logger.write("train", record)
                 log.info(progress_line(record, cfg.steps, (self.step - first_step) / record["elapsed_s"]))
             if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
