@@ -46,6 +46,7 @@ PUBLISHED_HELP = (
 def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.config import RDConfig, codec_specs
     from ssicbench.datasets import load_dataset
+    from ssicbench.imageio import check_output_folder
     from ssicbench.published import load_published
     from ssicbench.results import rows_frame, write_tables
     from ssicbench.store import RowStore
@@ -59,9 +60,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
     cfg = RDConfig.load(args.config, overrides)
     workers = cfg.jobs or os.cpu_count() or 1
     executor = cfg.executor.build(workers)
-    out_dir = Path(cfg.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is a file; give a results folder")
+    out_dir = check_output_folder(cfg.out)
     specs = cli_specs(codec_specs(cfg.codecs, "rd"), args)
     images = load_dataset(cfg.dataset)
     if cfg.limit:
@@ -167,6 +166,9 @@ def _default_title(result_dirs: Sequence[Path]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from ssicbench.imageio import check_output_folder
+
+    check_output_folder(args.out)
     results = [Path(d) for d in args.results]
     title = args.title or _default_title(results)
     _report(results, args.published or [], args.anchor or [], Path(args.out), title)
@@ -187,7 +189,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     structured = isinstance(codec, StructuredCodec)
     if args.mask and not structured:
         raise UsageError(f"codec {codec.name} is not structured: it codes no groups and takes no --mask")
-    check_output_path(args.output)
+    check_output_path(args.output, inputs=[args.input] + ([args.mask] if args.mask else []))
     image = load_image(args.input)
     if args.mask:
         mask = load_group_mask(args.mask, codec.mask_shape(*image.shape[:2]))
@@ -207,12 +209,13 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def cmd_decompress(args: argparse.Namespace) -> int:
     from ssicbench.codecs import Bitstream, StructuredCodec, create_codec
     from ssicbench.errors import BitstreamError
+    from ssicbench.files import require_regular_file
     from ssicbench.imageio import check_output_path, image_format, save_image
 
-    check_output_path(args.output)
+    check_output_path(args.output, inputs=[args.input])
     image_format(args.output)
     try:
-        data = Path(args.input).read_bytes()
+        data = require_regular_file(args.input, "container", BitstreamError).read_bytes()
     except OSError as exc:
         raise BitstreamError(f"{args.input}: cannot read ({exc.strerror})") from None
     bitstream = Bitstream.from_bytes(data)
@@ -337,6 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error(exc: OSError) -> str:
+    """One line for a failed file operation: the path(s) and the system's reason."""
+    paths = " -> ".join(os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or str(exc)
+    return f"{paths}: {reason}" if paths else f"file operation failed: {reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # raised inside compressai
     parser = build_parser()
@@ -353,6 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout piped into a reader that stopped (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # an output that cannot be written (read-only, full, name too long, ...), or an input
+        if args.verbose:
+            raise
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; finished rows are kept, run again to resume", file=sys.stderr)
         return 130

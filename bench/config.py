@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ssicbench.errors import UsageError
 from ssicbench.jsonfile import read_json_object
 from ssicbench.sweep import METRICS, CodecSpec
+from ssicbench.validate import check_fields, spec
 
 if TYPE_CHECKING:  # the executors (and Ray) are imported only by the commands that run jobs
     from ssicbench.executors import Executor
@@ -35,6 +36,7 @@ class RunConfig:
             raise UsageError(
                 f"{cls.KIND} {source}: config version {version!r}; this suite reads version {CONFIG_VERSION}"
             )
+        check_fields(cls, data, f"{cls.KIND} {source}".strip())
         return cls(**data)
 
     @classmethod
@@ -76,6 +78,8 @@ def codec_specs(entries: Sequence[Any], command: str) -> list[CodecSpec]:
     if not entries:
         raise UsageError(f"{command} needs --codec NAME ... or a --config file with a 'codecs' list")
     specs = [CodecSpec.from_config(entry) for entry in entries]
+    for codec in specs:
+        codec.check_qualities()
     names = [s.display for s in specs]
     if len(set(names)) != len(names):
         raise UsageError(f"two codec entries share a name ({', '.join(names)}): give one a 'label'")
@@ -87,7 +91,7 @@ class ReportConfig:
     """What the report after a sweep overlays and compares against."""
 
     published: list[str] = field(default_factory=list)  # curated set names, CompressAI JSON files, folders, globs
-    anchors: list[str] = field(default_factory=list)  # curves the BD tables are relative to (none: no table)
+    anchors: list[str] | str = field(default_factory=list)  # curves the BD tables are relative to (none: no table)
 
     def __post_init__(self) -> None:
         if isinstance(self.anchors, str):  # one anchor may be given as a string
@@ -98,14 +102,10 @@ class ReportConfig:
 class ExecutorConfig:
     """Where a sweep's jobs run: a local process pool or a Ray cluster (config "executor", or just its kind)."""
 
-    kind: str = "local"  # local | ray
+    kind: str = spec("local", choices=("local", "ray"))
     address: str = ""  # Ray: "auto" (the cluster `ray start` runs here) or ray://host:port ("": a local instance)
-    gpus_per_job: float = 0.0  # Ray: GPU share of each cuda job
-    ship_images: str = "auto"  # Ray: send image paths (shared storage) or bytes ("value")
-
-    def __post_init__(self) -> None:
-        if isinstance(self.gpus_per_job, bool) or not isinstance(self.gpus_per_job, int | float):
-            raise UsageError(f"executor gpus_per_job {self.gpus_per_job!r}: expected a number, e.g. 0.25")
+    gpus_per_job: float = spec(0.0, high=64)  # Ray: GPU share of each cuda job
+    ship_images: str = spec("auto", choices=("auto", "path", "value"))  # Ray: send image paths or bytes ("value")
 
     @classmethod
     def of(cls, value: Any) -> ExecutorConfig:
@@ -116,7 +116,9 @@ class ExecutorConfig:
             value = {"kind": value}
         if not isinstance(value, Mapping):
             raise UsageError(f"config 'executor' {value!r}: expected 'local', 'ray' or {{'kind': ..., 'address': ...}}")
-        return cls(**_known(cls, value, "executor"))
+        value = _known(cls, value, "executor")
+        check_fields(cls, value, "config", "executor.")
+        return cls(**value)
 
     def build(self, n_jobs: int) -> Executor:
         """The executor; `n_jobs` sizes the local pool or a local Ray instance (Ray is imported only here)."""
@@ -137,8 +139,8 @@ class RDConfig(RunConfig):
     dataset: str = "embedded"  # dataset name or image folder
     limit: int = 0  # only the first N images (0: all)
     out: str = ""  # results folder ("": results/<dataset>)
-    jobs: int = 0  # worker processes (0: all cores)
-    metrics: list[str] = field(default_factory=lambda: list(METRICS))
+    jobs: int = spec(0, high=4096)  # worker processes (0: all cores)
+    metrics: list[str] = spec(factory=lambda: list(METRICS), choices=METRICS)
     report: ReportConfig = field(default_factory=ReportConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     quiet: bool = False  # no progress bar
@@ -147,9 +149,6 @@ class RDConfig(RunConfig):
         self.executor = ExecutorConfig.of(self.executor)
         if isinstance(self.report, Mapping):
             self.report = ReportConfig(**_known(ReportConfig, self.report, "report"))
-        bad = sorted(set(self.metrics) - set(METRICS))
-        if bad:
-            raise UsageError(f"metrics {self.metrics!r}: expected a list of {', '.join(METRICS)}")
         if not self.out:
             self.out = f"results/{Path(self.dataset).name}"
 

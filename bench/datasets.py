@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from ssicbench.errors import BenchError, UnknownNameError
+from ssicbench.files import printable_name, require_regular_file
 from ssicbench.registry import Registry
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp"}
@@ -64,7 +65,7 @@ def folder_dataset(path: str | Path) -> list[ImageItem]:
     path = Path(path)
     if not path.is_dir():
         raise BenchError(f"dataset folder {path} does not exist")
-    items = [ImageItem(p.name, p) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    items = [ImageItem(printable_name(p.name), p) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     if not items:
         raise BenchError(f"dataset folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return items
@@ -137,8 +138,9 @@ def fetch_coco_annotations(root: str | Path | None = None) -> Path:
 
 
 def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a regular file's bytes (anything else is refused unopened)."""
     digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
+    with open(require_regular_file(path, "file", BenchError), "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -9,10 +9,12 @@ their input to workers that cannot read its path.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -56,11 +58,26 @@ class Executor(ABC):
         return ""
 
 
-def _init_worker() -> None:
-    """One BLAS/torch thread per worker process, so N workers use N cores, not N x N."""
+def _init_worker(driver: int) -> None:
+    """Die with the driver (`driver`: its pid), and one BLAS/torch thread per worker, so N workers use N cores."""
+    die_with_parent(driver)
     import torch
 
     torch.set_num_threads(1)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (SIGKILL, SIGTERM or a crash of the parent leave no
+    orphan workers holding memory); exits at once when `parent` is already gone. Linux only, elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl: nobody will send the signal
+        os._exit(1)
 
 
 class LocalExecutor(Executor):
@@ -74,7 +91,8 @@ class LocalExecutor(Executor):
             for job in jobs:
                 yield job, work(job)
             return
-        with ProcessPoolExecutor(max_workers=min(self.n_jobs, os.cpu_count() or 1), initializer=_init_worker) as pool:
+        workers = min(self.n_jobs, os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),)) as pool:
             remaining = iter(jobs)
             running = {}
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import imagecodecs
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ssicbench import files
 from ssicbench.errors import ImageReadError, UsageError
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def open_image(path: str | Path, what: str = "image", data: bytes | None = None)
     decoded; errors are ImageReadError naming `path`."""
     path = Path(path)
     limit = max_image_pixels()
+    if data is None:
+        files.require_regular_file(path, what, ImageReadError)
     try:
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # checked below, against our limit
         try:
@@ -69,32 +72,66 @@ def _too_large(path: Path, size: tuple[int, int], limit: int, what: str) -> Imag
 
 
 def load_image(path: str | Path, data: bytes | None = None) -> np.ndarray:
-    """Read an image file (or its `data`, already read) as HxWx3 uint8 RGB; 16-bit, alpha, palette and
-    greyscale are converted (logged)."""
+    """Read an image file (or its `data`, already read) as HxWx3 uint8 RGB, by the rules of `to_rgb8`."""
     path = Path(path)
     with open_image(path, data=data) as img:
         try:
-            img.load()
-            mode = img.mode
-            array = _to_rgb8(img)
+            array, conversion = to_rgb8(img, path, data)
+        except ImageReadError:
+            raise
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise ImageReadError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
-    if mode != "RGB":
-        log.warning("%s: converted %s image to 8-bit RGB", path, mode)
+    if conversion:
+        log.warning("%s: %s", path, conversion)
     return array
 
 
-def _to_rgb8(img: Image.Image) -> np.ndarray:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale: keep the top 8 bits
-        grey = np.asarray(img, dtype=np.uint32)
-        scale = 65535 if grey.max() > 255 else 255
-        grey8 = np.round(grey.astype(np.float64) * 255 / scale).astype(np.uint8)
-        return np.repeat(grey8[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        img = img.convert("RGBA")
-        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, img)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+REFUSED_MODES = {
+    "F": "a floating-point image (its value range is not stated); give an 8- or 16-bit image",
+    "I": "a 32-bit integer image (its value range is not stated); give an 8- or 16-bit image",
+    "CMYK": "a CMYK image; convert it to RGB with its colour profile first",
+    "YCbCr": "a YCbCr image; convert it to RGB first",
+    "LAB": "a Lab image; convert it to RGB first",
+    "HSV": "an HSV image; convert it to RGB first",
+}
+
+
+def to_rgb8(img: Image.Image, path: Path, data: bytes | None = None) -> tuple[np.ndarray, str]:
+    """The pixels of `img` (opened from `path`, or from its bytes `data`) as HxWx3 uint8 RGB and what was converted
+    ("" when nothing was).
+
+    8-bit RGB is read as it is; greyscale is copied to the three channels; palette images are expanded; alpha
+    is composited on white; 16-bit images are scaled (value * 255 / 65535, rounded); the EXIF orientation is
+    applied (what a viewer shows). Refused (ImageReadError): several frames (animations), floating-point and
+    32-bit integer images, CMYK, YCbCr, Lab and HSV (no single right conversion).
+    """
+    frames = getattr(img, "n_frames", 1)
+    if frames > 1:
+        raise ImageReadError(f"{path}: has {frames} frames (an animation); give a still image")
+    if img.mode in REFUSED_MODES:
+        raise ImageReadError(f"{path}: {REFUSED_MODES[img.mode]}")
+    notes = []
+    sixteen = any(";16" in str(tile.args) for tile in img.tile) or img.mode.startswith("I;16")
+    orientation = img.getexif().get(0x0112, 1)
+    if sixteen:
+        raw = path.read_bytes() if data is None else data
+        pixels = np.asarray(imagecodecs.imread(raw), dtype=np.float64)
+        if pixels.ndim == 3 and pixels.shape[2] == 4:  # RGBA: alpha on white
+            alpha = pixels[..., 3:] / 65535
+            pixels = pixels[..., :3] * alpha + 65535 * (1 - alpha)
+        array = np.round(pixels * 255 / 65535).astype(np.uint8)
+        array = np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array[..., :3]
+        notes.append("16-bit image scaled to 8 bits")
+        img = Image.fromarray(np.ascontiguousarray(array))
+    elif img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        notes.append(f"{img.mode} image composited on white")
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
+    elif img.mode != "RGB":
+        notes.append(f"{img.mode} image converted to RGB")
+    if orientation != 1:
+        img = ImageOps.exif_transpose(img.convert("RGB"))
+        notes.append(f"EXIF orientation {orientation} applied")
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy(), "; ".join(notes)
 
 
 def image_format(path: str | Path) -> str:
@@ -111,9 +148,13 @@ def image_format(path: str | Path) -> str:
     raise UsageError(f"{path}: {said} names no image format to write (e.g. {known})")
 
 
-def check_output_path(path: str | Path, create: bool = False) -> Path:
-    """An output file path; a folder, or a parent that is a file, is a UsageError. `create` makes its folder."""
+def check_output_path(path: str | Path, create: bool = False, inputs: Sequence[str | Path] = ()) -> Path:
+    """An output file path; a folder, a parent that is a file, or one of the `inputs` (it would be overwritten) is a
+    UsageError. `create` makes its folder."""
     path = Path(path)
+    for source in inputs:
+        if path.exists() and Path(source).exists() and os.path.samefile(path, source):
+            raise UsageError(f"{path} is the input {source}; give another output file name")
     if path.is_dir():
         raise UsageError(f"{path} is a folder; give an output file name")
     if any(p.exists() and not p.is_dir() for p in path.parents):
@@ -131,17 +172,19 @@ def check_output_path(path: str | Path, create: bool = False) -> Path:
     return path
 
 
+def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """A results folder to write into (it may not exist yet); UsageError when it, or a folder above it, is a file."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "is a file" if folder == path else f"is under {folder}, which is a file"
+            raise UsageError(f"{flag} {path} {where}; give a results folder")
+    return path
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same folder (renamed into place): all or nothing."""
-    path = check_output_path(path, create=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` to a user-named output `path` (checked, its folder created): all or nothing."""
+    files.write_atomic(check_output_path(path, create=True), data)
 
 
 def save_image(image: np.ndarray, path: str | Path) -> None:

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from ssicbench.errors import UsageError
+from ssicbench.files import require_regular_file
 
 
 def read_json_file(path: str | Path, what: str = "JSON file") -> Any:
     """The JSON value in `path`; a missing, unreadable or non-JSON file is a UsageError naming `what`."""
     path = Path(path)
+    if path.exists():
+        require_regular_file(path, what)
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -24,6 +27,10 @@ def read_json_file(path: str | Path, what: str = "JSON file") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{what} {path} is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError(f"{what} {path} is nested too deeply to be a config or curve file") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise UsageError(f"{what} {path} is not usable JSON ({exc})") from None
 
 
 def read_json_object(path: str | Path, what: str = "JSON file") -> dict[str, Any]:

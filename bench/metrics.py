@@ -14,10 +14,13 @@ from ssicbench.weights import hub_checkpoint
 MS_SSIM_MIN_SIDE = 160  # pytorch-msssim: the smaller side must exceed (11 - 1) * 2**4
 
 
+PSNR_CAP_DB = 100.0  # identical images (MSE 0): a finite value, so means, curves and BD stay defined
+
+
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR in dB over all RGB samples of two uint8 images (peak 255)."""
+    """PSNR in dB over all RGB samples of two uint8 images (peak 255), capped at `PSNR_CAP_DB`."""
     mse = np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+    return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10.0 * math.log10(255.0**2 / mse))
 
 
 def _to_tensor(image: np.ndarray):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ssicbench.errors import UsageError
+from ssicbench.files import write_atomic
 from ssicbench.jsonfile import read_json_object
 
 # Our column -> CompressAI results-JSON key.
@@ -110,20 +113,32 @@ def write_tables(frame: pd.DataFrame, out_dir: str | Path) -> pd.DataFrame:
     frame.astype({"quality": str}).to_parquet(out_dir / "rows.parquet", index=False)
     summary = summarize(frame)
     summary.to_csv(out_dir / "summary.csv", index=False)
+    folder = out_dir / "compressai"
+    written = set()
     for curve in curves_from_summary(summary):
-        write_compressai_json(curve, out_dir / "compressai" / f"{curve.name}.json")
+        written.add(write_compressai_json(curve, folder / curve_file_name(curve.name)))
+    for stale in set(folder.glob("*.json")) - written:  # an earlier run's codecs: the report shows this run's
+        stale.unlink()
     return summary
 
 
-def write_compressai_json(curve: Curve, path: str | Path) -> None:
+def curve_file_name(name: str) -> str:
+    """The file of curve `name` in compressai/: the name itself where it is a safe file name, else a sanitised
+    name plus a digest (a label such as '../x' or 'a/b' never writes outside the folder)."""
+    safe = re.sub(r"[/\\\x00-\x1f\ud800-\udfff]", "_", name).lstrip(". ")[:100] or "_"
+    if safe != name:
+        safe += "-" + hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe}.json"
+
+
+def write_compressai_json(curve: Curve, path: str | Path) -> Path:
     """CompressAI's results format: {"name", "description", "results": {"bpp": [...], "psnr-rgb": [...]}}."""
     results = {COMPRESSAI_KEYS[k]: [float(x) for x in v] for k, v in curve.values.items() if k in COMPRESSAI_KEYS}
     if "quality" in curve.extra:
         results["quality"] = curve.extra["quality"]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(
-        json.dumps({"name": curve.name, "description": curve.description, "results": results}, indent=2)
-    )
+    text = json.dumps({"name": curve.name, "description": curve.description, "results": results}, indent=2)
+    return write_atomic(path, text.encode())
 
 
 def read_compressai_json(path: str | Path) -> Curve:

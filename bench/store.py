@@ -21,14 +21,19 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+from ssicbench.files import safe_name
+
+log = logging.getLogger(__name__)
+
 _TMP = re.compile(r"\.(\d+)\.tmp$")
+QUARANTINE = "quarantine"  # damaged row files are moved here (kept for a look, never read again)
 
 
 def _alive(pid: int) -> bool:
@@ -55,16 +60,41 @@ class RowStore:
                 stray.unlink(missing_ok=True)
 
     def path(self, key: str) -> Path:
-        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-        return self.directory / f"{_UNSAFE.sub('_', key)[:80]}-{digest}.json"
+        digest = hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        return self.directory / f"{safe_name(key)}-{digest}.json"
 
     def row(self, key: str) -> dict[str, Any] | None:
-        """The stored row of `key`, or None."""
-        try:
-            with open(self.path(key)) as f:
-                return json.load(f)
-        except FileNotFoundError:
+        """The stored row of `key`, or None (also for a damaged file, which is quarantined: its job runs again)."""
+        row = self._read(self.path(key))
+        if row is not None and row.get("key") != key:  # a file of another key under this name: not this job's row
+            self._quarantine(self.path(key), "it holds the row of another job")
             return None
+        return row
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        """The row in `path`; None when it is missing or damaged (truncated, empty, not a row object), the
+        latter moved to `quarantine/` with a warning."""
+        try:
+            with open(path, "rb") as f:
+                row = json.loads(f.read())
+        except FileNotFoundError:  # not written yet, or replaced (an error row retried) between listing and reading
+            return None
+        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+            self._quarantine(path, f"not a JSON row ({type(exc).__name__})")
+            return None
+        if not isinstance(row, dict) or not isinstance(row.get("key"), str):
+            self._quarantine(path, "not a row object with a key")
+            return None
+        return row
+
+    def _quarantine(self, path: Path, why: str) -> None:
+        folder = self.directory / QUARANTINE
+        folder.mkdir(exist_ok=True)
+        try:
+            os.replace(path, folder / path.name)
+        except FileNotFoundError:
+            return
+        log.warning("damaged row file %s (%s): moved to %s; its job runs again", path.name, why, folder)
 
     def done(self, key: str) -> bool:
         """Whether `key` has a successful row (an error row does not count: it is retried)."""
@@ -121,9 +151,8 @@ class RowStore:
             self.release(key)
 
     def rows(self) -> Iterator[dict[str, Any]]:
+        """Every stored row (damaged files are quarantined and left out)."""
         for path in sorted(self.directory.glob("*.json")):
-            try:
-                with open(path) as f:
-                    yield json.load(f)
-            except FileNotFoundError:  # replaced (an error row retried) between listing and reading
-                continue
+            row = self._read(path)
+            if row is not None:
+                yield row

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,10 +28,11 @@ import numpy as np
 
 from ssicbench import metrics
 from ssicbench.codecs import Bitstream, Codec, StructuredCodec, create_codec
-from ssicbench.codecs.masks import load_group_mask
+from ssicbench.codecs.masks import load_group_mask, mask_file
 from ssicbench.datasets import ImageItem, shipped_kodak_masks
 from ssicbench.errors import BenchError, MetricError, MissingWeightsError, UsageError, WeightsMismatchError
 from ssicbench.executors import Executor
+from ssicbench.files import write_atomic
 from ssicbench.imageio import load_image
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
@@ -72,6 +72,16 @@ class CodecSpec:
     def uses_gpu(self) -> bool:
         return str(self.options.get("device", "")).startswith("cuda")
 
+    def check_qualities(self) -> None:
+        """UsageError, before any job runs, for a quality point the codec cannot code (a codec that cannot be
+        built here is left to its jobs, whose error rows say why)."""
+        try:
+            codec = self.build()
+        except BenchError:
+            return
+        for quality in self.qualities:
+            codec.check_quality(quality)
+
     def build(self, fingerprint: str = "") -> Codec:
         """The codec, once per process, configuration and planned `fingerprint` (a run planned with other
         weights under the same paths gets a codec of its own, never one that loaded the old weights)."""
@@ -100,12 +110,19 @@ class CodecSpec:
             return None
         if not isinstance(codec, StructuredCodec):
             raise UsageError(f"codec {self.name!r} is not structured: it takes no group masks ('masks')")
-        folder = MASK_SETS[self.masks]() if self.masks in MASK_SETS else Path(self.masks)
-        stem = Path(image.name).stem
-        found = [p for p in (folder / f"{stem}.png", folder / f"{stem}.npy") if p.is_file()]
-        if not found:
-            raise UsageError(f"no group mask for {image.name} in {folder} ({stem}.png or {stem}.npy)")
-        return load_group_mask(found[0], codec.mask_shape(*image_hw))
+        path = self.mask_path(image)
+        if path is None:
+            stem = Path(image.name).stem
+            raise UsageError(f"no group mask for {image.name} in {self.mask_folder} ({stem}.npy or {stem}.png)")
+        return load_group_mask(path, codec.mask_shape(*image_hw))
+
+    @property
+    def mask_folder(self) -> Path:
+        return MASK_SETS[self.masks]() if self.masks in MASK_SETS else Path(self.masks)
+
+    def mask_path(self, image: ImageItem) -> Path | None:
+        """The group-mask file of `image` in `masks` (None without masks, or when the folder has none)."""
+        return mask_file(self.mask_folder, image.name) if self.masks else None
 
     def build_for(self, quality: Any, fingerprint: str) -> Codec:
         """The codec of a job planned with `fingerprint` (see `fingerprint`), on whatever machine runs it:
@@ -167,12 +184,14 @@ class RDJob:
     image_digest: str = ""
     codec_digest: str = ""
     containers: str = ""  # where containers coded with group masks are kept for the other decoding modes
+    mask_digest: str = ""  # content hash of the image's group-mask file ("": no masks)
 
     @property
     def key(self) -> str:
         return (
             f"{self.codec.display}|q={self.quality}|{self.dataset}|{self.image.name}"
             f"|img={self.image_digest}|codec={self.codec_digest}|metrics={','.join(sorted(self.metrics))}"
+            + (f"|mask={self.mask_digest}" if self.mask_digest else "")
         )
 
     @property
@@ -218,6 +237,7 @@ def plan_jobs(
     """Every codec x quality x image, each keyed by the content of its image, codec options and weights;
     `containers`: the folder where jobs coding with group masks share their encodes."""
     digests = {img.path: image_digest(img.path) for img in images}
+    masks = {(c.masks, img.path): mask_digest(c.mask_path(img)) for c in codecs if c.masks for img in images}
     return [
         RDJob(
             c,
@@ -228,11 +248,17 @@ def plan_jobs(
             digests[img.path],
             c.fingerprint(q),
             str(containers) if c.masks else "",
+            masks.get((c.masks, img.path), ""),
         )
         for c in codecs
         for q in c.qualities
         for img in images
     ]
+
+
+def mask_digest(path: Path | None) -> str:
+    """Content hash of a group-mask file; "none" when the image has none (its job says so in an error row)."""
+    return optional_file_fingerprint(path) if path is not None else "none"
 
 
 def run_rd_job(job: RDJob) -> dict[str, Any]:
@@ -280,27 +306,25 @@ def _encode(job: RDJob, codec: Codec, image: np.ndarray, mask: np.ndarray | None
     cached = None
     if job.containers and job.image.data is None:  # an image sent by value: no shared folder to share it in
         # the row key's identity (image bytes, options, weights): new weights never meet an old container
-        source = [spec.name, spec.masks, job.quality, job.image_digest, job.codec_digest]
+        source = [spec.name, job.mask_digest, job.quality, job.image_digest, job.codec_digest]
         digest = hashlib.sha1(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
         cached = Path(job.containers) / f"{spec.name}-q{job.quality}-{Path(job.image.name).stem}-{digest}.ssbc"
         if cached.exists():
-            data = cached.read_bytes()
-            return Bitstream.from_bytes(data), data, json.loads(cached.with_suffix(".json").read_text())["encode_s"]
+            try:
+                data = cached.read_bytes()
+                encode_s = float(json.loads(cached.with_suffix(".json").read_text())["encode_s"])
+                return Bitstream.from_bytes(data), data, encode_s
+            except (OSError, ValueError, KeyError, TypeError, BenchError) as exc:  # damaged: coded anew below
+                log.warning("damaged shared container %s (%s): coding it anew", cached.name, exc)
     start = time.perf_counter()
     bitstream = codec.encode(image, job.quality, **({} if mask is None else {"mask": mask}))
     data = bitstream.to_bytes()
     encode_s = time.perf_counter() - start
     if cached is not None:  # the time first, then the container: a container on disk always has its time
         cached.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(cached.with_suffix(".json"), json.dumps({"encode_s": encode_s}).encode())
-        _write_atomic(cached, data)
+        write_atomic(cached.with_suffix(".json"), json.dumps({"encode_s": encode_s}).encode())
+        write_atomic(cached, data)
     return bitstream, data, encode_s
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def received_part(

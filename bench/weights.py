@@ -3,11 +3,13 @@ which weights a model was built from (a content hash of its files)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 
 
 def hub_checkpoint_dir() -> Path:
@@ -31,6 +33,8 @@ def hub_checkpoint(url: str) -> Path:
 def file_fingerprint(path: str | os.PathLike) -> str:
     """First 16 hex digits of the SHA-256 of a file's bytes (cached while its size and mtime are unchanged)."""
     stat = os.stat(path)
+    if not S_ISREG(stat.st_mode):  # a pipe or device would block or never end: never opened
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     return _file_digest(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
 
 

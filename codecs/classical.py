@@ -20,6 +20,7 @@ from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError, UsageError
+from ssicbench.validate import check_value
 
 PAYLOAD = "image"
 NO_WEIGHTS = "none (classical codec)"
@@ -32,20 +33,39 @@ class SinglePayloadCodec(Codec):
     """
 
     quality_range: tuple[float, float] = (0, 100)
+    whole_quality: bool = True  # the library takes whole quality numbers (50.9 would be coded as 50)
+    max_side: int = 65_535  # the largest width or height the format stores
 
     def encode(self, image: np.ndarray, quality: Any, **opts: Any) -> Bitstream:
-        """Compress `image` with the library at `quality` (see the subclass for its meaning)."""
+        """Compress `image` with the library at `quality` (see the subclass for its meaning); an image the library
+        cannot code (too large, ...) is a BenchError naming its size."""
         check_image(image)
         self.check_quality(quality)
+        height, width = image.shape[:2]
+        if max(height, width) > self.max_side:
+            raise BenchError(
+                f"{self.name}: images up to {self.max_side} x {self.max_side} pixels, this one is {width} x {height}"
+            )
         bitstream = self._new_bitstream(image)
-        bitstream.sections[PAYLOAD] = bytes(self._encode_payload(np.ascontiguousarray(image), quality))
+        try:
+            payload = self._encode_payload(np.ascontiguousarray(image), quality)
+        except BenchError:
+            raise
+        except Exception as exc:  # the libraries raise assorted types on input they cannot code
+            message = " ".join(str(exc).split())
+            raise BenchError(
+                f"{self.name}: cannot code this {width} x {height} image ({type(exc).__name__}: {message})"
+            ) from exc
+        bitstream.sections[PAYLOAD] = bytes(payload)
         return bitstream
 
     def check_quality(self, quality: Any) -> None:
-        """A number in `quality_range`, else UsageError."""
+        """A number in `quality_range` (a whole number where `whole_quality`), else UsageError."""
         low, high = self.quality_range
         if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not low <= quality <= high:
             raise UsageError(f"{self.name}: quality must be a number in [{low:g}, {high:g}], got {quality!r}")
+        if self.whole_quality and quality != int(quality):
+            raise UsageError(f"{self.name}: quality must be a whole number, got {quality!r}")
 
     def decode(self, bitstream: Bitstream, **opts: Any) -> np.ndarray:
         """Decode the payload; anything the library cannot decode, or of the wrong size, is a BitstreamError."""
@@ -126,6 +146,8 @@ class Webp(ImagecodecsCodec):
     """Lossy WebP (4:2:0, libwebp's only lossy mode)."""
 
     library = "WEBP"
+    whole_quality = False  # libwebp's quality is a float
+    max_side = 16_383
 
     def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
         return imagecodecs.webp_encode(image, level=float(quality), lossless=False)
@@ -146,6 +168,7 @@ class Jpeg2000(ImagecodecsCodec):
 
     library = "JPEG2K"
     quality_range = (1, 100)
+    whole_quality = False  # a target PSNR in dB
 
     def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
         return imagecodecs.jpeg2k_encode(image, level=quality, codecformat="J2K")
@@ -168,6 +191,8 @@ class Avif(ImagecodecsCodec):
 
     def __init__(self, speed: int = 6, pixelformat: str = "444") -> None:
         super().__init__()
+        check_value(speed, int, "avif: option speed", high=10)
+        check_value(pixelformat, str, "avif: option pixelformat", choices=("444", "422", "420", "400"))
         self.speed = speed
         self.pixelformat = pixelformat
 
@@ -192,6 +217,7 @@ class JpegXl(ImagecodecsCodec):
 
     def __init__(self, effort: int = 7) -> None:
         super().__init__()
+        check_value(effort, int, "jpegxl: option effort", low=1, high=9)
         self.effort = effort
 
     def _encode_payload(self, image: np.ndarray, quality: Any) -> bytes:
@@ -212,6 +238,7 @@ class Heif(SinglePayloadCodec):
     """HEVC intra coding in a HEIF file; `chroma` is "444" or "420"."""
 
     def __init__(self, chroma: str = "444") -> None:
+        check_value(chroma, str, "heif: option chroma", choices=("444", "422", "420"))
         try:
             import pillow_heif
         except ImportError as exc:

@@ -28,6 +28,7 @@ from compressai.zoo.pretrained import load_pretrained
 
 from ssicbench.codecs.base import Codec, check_image
 from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.devices import compute_device
 from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError, UnknownNameError, UsageError
 from ssicbench.weights import file_fingerprint, hub_checkpoint_dir
 
@@ -98,7 +99,7 @@ class CompressAIZooCodec(Codec):
         self.spec = spec
         self.weights = weights
         self.download = download
-        self.device = torch.device(device)
+        self.device = compute_device(device, f"{spec.model}-{spec.metric}")
         self._networks: dict[Any, torch.nn.Module] = {}
         self._vbr_scale: float | None = None
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ssicbench.errors import BenchError, ImageReadError, MaskError
+from ssicbench.files import require_regular_file
 from ssicbench.imageio import open_image
 
 MAX_GROUP_ID = 255
@@ -56,17 +57,28 @@ def load_group_mask(
     path = Path(path)
     if mode not in MODES:
         raise MaskError(f"unknown mask mode {mode!r}; known: {', '.join(MODES)}")
-    if not path.is_file():
+    if not path.exists():
         raise MaskError(f"group mask {path} does not exist")
+    require_regular_file(path, "group mask", MaskError)
     if path.suffix.lower() == ".npy":
         try:
             values = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, EOFError, OSError) as exc:
             raise MaskError(f"group mask {path} is not a plain .npy array ({exc})") from None
         return check_group_mask(values, shape, str(path))
     values = _read_png(path)
     check_group_mask(np.zeros_like(values), shape, str(path))  # size first: the clearest error
     return check_group_mask(_ids_from_values(values, mode, step, path), shape, str(path))
+
+
+MASK_SUFFIXES = (".npy", ".png")  # the order a mask folder is searched in: exact ids first, then a PNG's
+
+
+def mask_file(folder: str | Path, image_name: str) -> Path | None:
+    """The group mask of image `image_name` in `folder`: `<stem>.npy`, else `<stem>.png`; None when neither exists.
+    The one lookup of every command (rd and task) that reads a mask folder."""
+    stem = Path(image_name).stem
+    return next((p for p in (Path(folder) / f"{stem}{s}" for s in MASK_SUFFIXES) if p.is_file()), None)
 
 
 def random_group_mask(shape: tuple[int, int], cell: int, seed: int = 0) -> np.ndarray:

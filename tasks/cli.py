@@ -81,11 +81,13 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
 def cmd_task(args: argparse.Namespace) -> int:
     """Plan, run (resumably) and report one task sweep (detectors and torch are imported only here)."""
     from ssicbench.config import codec_specs
+    from ssicbench.imageio import check_output_folder
     from ssicbench.tasks.ap_report import evaluable_types, write_task_report
     from ssicbench.tasks.detectors import DETECTORS
     from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
 
     cfg = task_config(args)
+    check_output_folder(cfg.out)
     DETECTORS.get(cfg.detector)  # an unknown name is one line listing the known ones
     executor = cfg.executor.build(cfg.jobs)
     codecs = cli_specs(codec_specs(cfg.codecs, "task"), args)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,9 +19,12 @@ from typing import Any
 import numpy as np
 
 from ssicbench.datasets import IMAGE_SUFFIXES, coco_val2017_dataset, data_home, fetch_coco_annotations, shipped_kodak
-from ssicbench.errors import BenchError
+from ssicbench.errors import BenchError, UsageError
 from ssicbench.imageio import load_image
+from ssicbench.jsonfile import read_json_object
 from ssicbench.registry import Registry
+from ssicbench.validate import MAX_FLOAT, check_value
+from ssicbench.weights import optional_file_fingerprint
 
 EMBEDDED_ANNOTATIONS = "embedded_coco.json"
 
@@ -180,13 +184,56 @@ def coco_format_dataset(images: str | Path, annotations: str | Path, limit: int 
     images, annotations = Path(images), Path(annotations)
     if not images.is_dir():
         raise BenchError(f"image folder {images} does not exist")
-    try:
-        gt = json.loads(annotations.read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"cannot read COCO annotations {annotations}: {exc.__class__.__name__}") from None
-    if not all(k in gt for k in ("images", "annotations", "categories")):
-        raise BenchError(f"{annotations} is not COCO format (needs images, annotations, categories)")
+    gt = check_coco(read_json_object(annotations, "COCO annotations"), str(annotations))
     return TaskDataset(annotations.stem, _subset(gt, limit), images)
+
+
+def check_coco(gt: dict[str, Any], source: str) -> dict[str, Any]:
+    """`gt` if it is COCO-format ground truth pycocotools can evaluate, else a UsageError naming the first bad
+    entry (`source`: the file): images, annotations and categories lists with typed fields, boxes of 4 finite
+    numbers with non-negative size, annotations of known images and categories, keypoints in triples."""
+    for key in ("images", "annotations", "categories"):
+        if key not in gt:
+            raise UsageError(f"{source}: {key}: missing (a COCO file has images, annotations and categories)")
+        check_value(gt[key], list, f"{source}: {key}")
+
+    def entry(kind: str, i: int, item: Any, fields: dict[str, type]) -> None:
+        if not isinstance(item, dict):
+            raise UsageError(f"{source}: {kind}[{i}]: expected an object {{...}}, got {type(item).__name__}")
+        for name, typ in fields.items():
+            if name not in item:
+                raise UsageError(f"{source}: {kind}[{i}]: missing {name!r}")
+            check_value(item[name], typ, f"{source}: {kind}[{i}].{name}")
+
+    for i, img in enumerate(gt["images"]):
+        entry("images", i, img, {"id": int, "file_name": str, "width": int, "height": int})
+    for i, cat in enumerate(gt["categories"]):
+        entry("categories", i, cat, {"id": int, "name": str})
+    image_ids, category_ids = {img["id"] for img in gt["images"]}, {cat["id"] for cat in gt["categories"]}
+    for i, ann in enumerate(gt["annotations"]):
+        entry("annotations", i, ann, {"image_id": int, "category_id": int})
+        where = f"{source}: annotations[{i}]"
+        if ann["image_id"] not in image_ids:
+            raise UsageError(f"{where}.image_id: {ann['image_id']} is not an image id of the file")
+        if ann["category_id"] not in category_ids:
+            raise UsageError(f"{where}.category_id: {ann['category_id']} is not a category id of the file")
+        box = ann.get("bbox")
+        if box is not None and not (
+            isinstance(box, list)
+            and len(box) == 4
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+            and box[2] >= 0
+            and box[3] >= 0
+        ):
+            raise UsageError(f"{where}.bbox: expected 4 numbers [x, y, width >= 0, height >= 0], got {box!r}")
+        for name in ("area", "iscrowd", "num_keypoints"):
+            if name in ann:
+                check_value(ann[name], float, f"{where}.{name}")
+        if "keypoints" in ann:
+            check_value(ann["keypoints"], list[float], f"{where}.keypoints", low=-MAX_FLOAT)
+            if len(ann["keypoints"]) % 3:
+                raise UsageError(f"{where}.keypoints: expected (x, y, visibility) triples, got {len(ann['keypoints'])}")
+    return gt
 
 
 @TASK_DATASETS.register("coco-val2017", description="COCO val2017 instances (downloaded once, md5-verified)")
@@ -237,13 +284,15 @@ def kodak(limit: int | None = None) -> TaskDataset:
 
 
 @lru_cache(maxsize=4)
-def _cached_dataset(name: str, options_json: str) -> TaskDataset:
+def _cached_dataset(name: str, options_json: str, labels: str) -> TaskDataset:
     return TASK_DATASETS.create(name, **json.loads(options_json))
 
 
 def load_task_dataset(name: str, **options: Any) -> TaskDataset:
-    """A registered task dataset by name (cached per process; callers must not modify it)."""
-    return _cached_dataset(name, json.dumps(options, sort_keys=True, default=str))
+    """A registered task dataset by name (cached per process and annotation file content; callers must not
+    modify it)."""
+    labels = optional_file_fingerprint(options.get("annotations"))  # edited labels are read anew
+    return _cached_dataset(name, json.dumps(options, sort_keys=True, default=str), labels)
 
 
 def sub_ground_truth(gt: dict[str, Any], image_ids: list[int], annotations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ssicbench.config import CONFIG_VERSION, ExecutorConfig, RunConfig
-from ssicbench.errors import BenchError, UsageError
+from ssicbench.errors import BenchError
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
+from ssicbench.validate import spec
 
 
 @dataclass
@@ -23,9 +24,11 @@ class TaskConfig(RunConfig):
     detector: str = "onnx-centernet"
     detector_weights: str = ""  # "": torch hub cache / official URL
     detector_device: str = ""  # cpu or cuda (torchvision / detectron2 detectors)
-    score_threshold: float | None = None  # lowest detection score kept (onnx-*, detectron2-*; None: the detector's)
-    ground_truth: str = "dataset"  # dataset: its annotations; detector: its detections on the uncompressed images
-    pseudo_score: float = 0.5  # score a detection on the uncompressed image needs to be pseudo ground truth
+    # lowest detection score kept (onnx-*, detectron2-*; None: the detector's)
+    score_threshold: float | None = spec(None, high=1)
+    # dataset: its annotations; detector: its detections on the uncompressed images
+    ground_truth: str = spec("dataset", choices=GROUND_TRUTHS)
+    pseudo_score: float = spec(0.5, high=1)  # score a detection on the uncompressed image needs to be pseudo GT
     dataset: str = "embedded"
     images: str = ""  # image folder (datasets "coco" and "images")
     annotations: str = ""  # COCO-format annotation JSON (dataset "coco")
@@ -34,18 +37,16 @@ class TaskConfig(RunConfig):
     limit: int = 0  # only the first N images by id (0: all)
     masks: str = "gt"  # gt | detector | a folder of <image stem>.npy / .png group masks
     group_by: str = "instance"
-    min_coverage: float = 0.0  # block coverage an object needs to own the block
-    min_inside: float = 0.5  # share of an instance inside the decoded region for it to count
+    min_coverage: float = spec(0.0, high=1)  # block coverage an object needs to own the block
+    min_inside: float = spec(0.5, high=1)  # share of an instance inside the decoded region for it to count
     anchor: str = ""  # curve '<codec> <scenario>' of the BD-rate on AP ("": the first full-image curve)
     out: str = "results/task"
-    jobs: int = 1
+    jobs: int = spec(1, high=4096)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     quiet: bool = False
 
     def __post_init__(self) -> None:
         self.executor = ExecutorConfig.of(self.executor)
-        if self.ground_truth not in GROUND_TRUTHS:
-            raise UsageError(f"ground_truth {self.ground_truth!r}: expected one of {', '.join(GROUND_TRUTHS)}")
 
     def dataset_options(self) -> dict[str, Any]:
         """Keyword arguments of the task dataset loader."""

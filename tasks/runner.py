@@ -7,6 +7,7 @@ the ground-truth instances that count for it, so the AP tables join rate, distor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -20,11 +21,12 @@ import numpy as np
 
 from ssicbench import metrics
 from ssicbench.codecs import StructuredCodec, is_structured
+from ssicbench.codecs.masks import mask_file
 from ssicbench.errors import BenchError, WeightsMismatchError
 from ssicbench.executors import Executor
 from ssicbench.jobs import run_jobs
 from ssicbench.store import RowStore
-from ssicbench.sweep import CodecSpec, image_digest
+from ssicbench.sweep import CodecSpec, image_digest, mask_digest
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
 from ssicbench.tasks.evaluate import restrict_to_region
@@ -188,10 +190,10 @@ def image_groups(
                 objects, height, width, cell, setup.mask_score, setup.min_coverage, setup.group_by
             )
         return groups, [d["bbox"] for d in objects]
-    folder = Path(setup.masks)
-    stem = Path(info["file_name"]).stem
-    candidates = [folder / f"{stem}{suffix}" for suffix in (".npy", ".png")]
-    path = next((p for p in candidates if p.exists()), candidates[0])
+    path = mask_file(setup.masks, info["file_name"])
+    if path is None:
+        stem = Path(info["file_name"]).stem
+        raise BenchError(f"no group mask for {info['file_name']} in {setup.masks} ({stem}.npy or {stem}.png)")
     groups = GroupMask.from_file(path, height, width, cell)
     return (None if cell is None else groups), [groups.box(g) for g in groups.group_ids()]
 
@@ -276,7 +278,7 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
     if setup.ground_truth == "dataset" and not dataset.gt["annotations"]:
         raise BenchError(f"dataset {setup.dataset} has no annotations: use --ground-truth detector (pseudo GT)")
     image_ids = dataset.image_ids()
-    digests = {i: image_digest(dataset.images_dir / dataset.image_info(i)["file_name"]) for i in image_ids}
+    digests = {i: _input_digest(setup, dataset, i) for i in image_ids}
     jobs = [TaskJob(setup, None, "-", "full", i, image_digest=digests[i]) for i in image_ids]
     skipped: dict[str, list[str]] = {}
     for codec in codecs:
@@ -291,6 +293,17 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
                 for i in image_ids
             ]
     return TaskPlan(jobs, skipped)
+
+
+def _input_digest(setup: TaskSetup, dataset: TaskDataset, image_id: int) -> str:
+    """Content hash of everything a job of image `image_id` reads: the image file, its annotations (ground truth
+    and group masks come from them) and its group-mask file when masks come from a folder."""
+    name = dataset.image_info(image_id)["file_name"]
+    labels = json.dumps(dataset.annotations(image_id), sort_keys=True, default=str)
+    parts = [image_digest(dataset.images_dir / name), hashlib.sha256(labels.encode()).hexdigest()[:12]]
+    if setup.masks not in ("gt", "detector"):
+        parts.append(mask_digest(mask_file(setup.masks, name)))
+    return "+".join(parts)
 
 
 def run_task_sweep(

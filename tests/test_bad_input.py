@@ -167,7 +167,7 @@ CASES = [
     ([*RD, "--config", "NOTJSON"], "is not JSON"),
     ([*RD, "--config", "JSONLIST"], "must hold a JSON object"),
     ([*RD, "--config", "BADCODECS"], "codec entry 123: expected a name"),
-    ([*RD, "--config", "BADMETRICS"], "metrics ['vmaf']: expected a list of psnr"),
+    ([*RD, "--config", "BADMETRICS"], "metrics[0]: expected one of psnr, ms-ssim, lpips, got 'vmaf'"),
     (["rd", "--codecs", "jpeg", "--dataset", "DIR", "--out", "FILE"], "is a file"),
     ([*RD, "--codecs", "jpeg", "ssic-tiny", "--qualities", "10", "50"], "do not all fit ssic-tiny"),
     ([*RD, "--codecs", "jpeg", "--qualities", "150"], "[0, 100], got 150"),

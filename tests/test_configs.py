@@ -34,7 +34,7 @@ def test_other_versions_are_refused(kind):
 def test_rd_report_section_and_metrics_are_checked():
     with pytest.raises(BenchError, match=r"unknown report keys: anker; known: published, anchor"):
         RDConfig.from_dict({"report": {"anker": "jpeg"}})
-    with pytest.raises(BenchError, match="expected a list of psnr"):
+    with pytest.raises(BenchError, match=r"metrics\[1\]: expected one of psnr, ms-ssim, lpips, got .vmaf."):
         RDConfig.from_dict({"metrics": ["psnr", "vmaf"]})
 
 

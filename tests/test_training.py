@@ -192,7 +192,7 @@ def test_periodic_evaluation_reports_bpp_from_real_bytes(image_folder, tmp_path)
 def test_unsupported_mask_source_is_refused(image_folder):
     from ssicbench.errors import BenchError
 
-    with pytest.raises(BenchError, match="training masks must be one of random, none"):
+    with pytest.raises(BenchError, match="masks: expected one of random, none"):
         config(image_folder, masks="some/folder")
 
 

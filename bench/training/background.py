@@ -16,8 +16,6 @@ import argparse
 import csv
 import json
 import math
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ssicbench.errors import BenchError
+from ssicbench.files import write_atomic
 from ssicbench.training.config import TrainConfig
 
 LOG_FIELDS = ("time", "config", "step", "bpp", "psnr", "mse", "cost", "exported")
@@ -87,14 +86,6 @@ class ValidationLog:
             writer.writerow(row)
 
 
-def _install(candidate: Path, target: Path) -> None:
-    """Replace `target` by `candidate` atomically (a reader never sees half a weights file)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(candidate, tmp)
-    os.replace(tmp, target)
-
-
 def train_in_background(
     configs: dict[str, TrainConfig],
     out: Path,
@@ -135,7 +126,8 @@ def train_in_background(
             best = log.best(name)
             improved = best is None or result["cost"] < best
             if improved:
-                _install(candidate, export_dir / f"{name}.pth")
+                export_dir.mkdir(parents=True, exist_ok=True)
+                write_atomic(export_dir / f"{name}.pth", candidate.read_bytes())  # readers never see half a file
             log.add(name, trainer.step, result, exported=improved)
             print(
                 f"{name} step {trainer.step}: {result['bpp']:.4f} bpp, {result['psnr']:.2f} dB, cost "

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ssicbench.errors import MissingWeightsError
+from ssicbench.errors import CheckpointError, MissingWeightsError
 
 
 def rng_state() -> dict[str, Any]:
@@ -44,4 +44,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise MissingWeightsError(f"checkpoint {path} does not exist")
-    return torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises assorted types for truncated or foreign files
+        raise CheckpointError(f"{path} is not a checkpoint ({type(exc).__name__}); delete or replace it") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a checkpoint (it holds a {type(state).__name__}, not a dict)")
+    return state

@@ -24,12 +24,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--set {item}: expected KEY=JSON, e.g. steps=100, milestones=[900], device='\"cpu\"'"
             ) from None
+    from ssicbench.imageio import check_output_folder
+
     cfg = TrainConfig.load(args.config, **overrides)
     if args.amp:
         cfg.amp = True
     if args.compile:
         cfg.compile = True
-    run_dir = Path(args.out or Path("results") / "train" / Path(args.config).stem)
+    run_dir = check_output_folder(args.out or Path("results") / "train" / Path(args.config).stem)
     record = Trainer(cfg, run_dir).run()
     if record:
         print(
@@ -40,8 +42,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ssicbench.imageio import check_output_path
     from ssicbench.training.export import export_checkpoint
 
+    check_output_path(args.output)
     path = export_checkpoint(args.run, args.output)
     print(f"{path}: exported in the official checkpoint layout")
     return 0

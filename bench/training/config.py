@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ssicbench.config import CONFIG_VERSION, RunConfig
-from ssicbench.errors import BenchError
+from ssicbench.validate import spec
 
 MASK_SOURCES = ("random", "none")
 
@@ -25,13 +24,13 @@ class TrainConfig(RunConfig):
     model: dict[str, Any] = field(default_factory=dict)  # constructor overrides (e.g. the tiny config)
     init: str = ""  # start from these weights (the codec's checkpoint layout) instead of random ones
     lmbda: float = 0.0130  # loss = lmbda * 255^2 * MSE + bpp  (or lmbda * (1 - MS-SSIM) + bpp)
-    metric: str = "mse"  # mse | ms-ssim
+    metric: str = spec("mse", choices=("mse", "ms-ssim"))  # the distortion term of the loss
     dataset: str = "embedded"  # package-photos | a dataset name | an image folder (never Kodak: the test set)
     dead_leaves: int = 0  # generated dead-leaves images added to the training pool (0: none)
-    dead_leaves_size: int = 512
-    dead_leaves_share: float = 0.5  # share of crops taken from the dead-leaves pool
-    patch_size: int = 256
-    batch_size: int = 8  # global batch, split evenly over DDP processes
+    dead_leaves_size: int = spec(512, low=16, high=8192)
+    dead_leaves_share: float = spec(0.5, high=1)  # share of crops taken from the dead-leaves pool
+    patch_size: int = spec(256, low=16, high=8192)
+    batch_size: int = spec(8, low=1, high=65536)  # global batch, split evenly over DDP processes
     steps: int = 1000
     lr: float = 1e-4
     aux_lr: float = 1e-3
@@ -39,28 +38,23 @@ class TrainConfig(RunConfig):
     gamma: float = 0.1
     warmup_steps: int = 0  # learning rate ramped up linearly over the run's first steps (0: none)
     clip_grad: float = 1.0
-    masks: str = "random"  # random (irregular groups as the reference samples them) | none (one group)
-    mask_empty_prob: float = 0.5  # share of samples trained with a single group, as the reference does
+    # random: irregular groups as the reference samples them; none: one group
+    masks: str = spec("random", choices=MASK_SOURCES)
+    mask_empty_prob: float = spec(0.5, high=1)  # share of samples trained with a single group, as the reference does
     noisy: bool = True  # uniform-noise quantization proxy (False: straight-through rounding)
     batched_transforms: bool = True  # SSIC transforms on the whole batch at once (False: one image at a time)
     seed: int = 0
     amp: bool = False
     compile: bool = False
     device: str = "auto"
-    log_every: int = 10
+    log_every: int = spec(10, low=1)
     eval_every: int = 250
-    checkpoint_every: int = 100
+    checkpoint_every: int = spec(100, low=1)
     eval_dataset: str = "embedded"
-    eval_images: int = 4
+    eval_images: int = spec(4, low=1)
     time_budget_s: float = 0  # stop (checkpointed) when the run has trained this long; 0: no limit
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:  # type: ignore[override]
         """The config file at `path` with the `overrides` that are not None applied."""
         return super().load(path, overrides)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "") -> TrainConfig:
-        if data.get("masks", "random") not in MASK_SOURCES:
-            raise BenchError(f"training masks must be one of {', '.join(MASK_SOURCES)}, not {data['masks']!r}")
-        return super().from_dict(data, source)

@@ -57,6 +57,8 @@ class TrainableModel:
         if self.arch in SSIC_VARIANTS:
             from ssicbench.codecs.ssic.checkpoint import load_state
 
+            if not isinstance(state.get("parameters"), dict):
+                raise CheckpointError(f"{path} is not a checkpoint in the SSIC layout {{'iteration', 'parameters'}}")
             load_state(self.module, state["parameters"], source=path)
         else:
             self.module.load_state_dict(state.get("state_dict", state))

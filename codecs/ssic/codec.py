@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ssicbench.codecs.base import Codec, StructuredCodec, check_image
 from ssicbench.codecs.bitstream import Bitstream
+from ssicbench.codecs.devices import compute_device
 from ssicbench.codecs.masks import cell_grid, check_group_mask, load_group_mask
 from ssicbench.codecs.ssic.checkpoint import fingerprint, load_model
 from ssicbench.codecs.ssic.coding import CodedImage, Coder
@@ -43,6 +44,7 @@ from ssicbench.codecs.ssic.sections import (
     unpack_strings,
 )
 from ssicbench.errors import BitstreamError, MissingWeightsError, UsageError
+from ssicbench.validate import check_value
 from ssicbench.weights import file_fingerprint
 
 MAX_SIDE = 1 << 15
@@ -75,15 +77,15 @@ class SSICCodec(Codec):
         max_memory_mb: float | None = None,
     ):
         self.structured = variant_info(variant).structured
-        if max_memory_mb is not None and (isinstance(max_memory_mb, bool) or not max_memory_mb > 0):
-            raise UsageError(f"max_memory_mb must be a positive number of megabytes, not {max_memory_mb!r}")
+        self.name = f"ssic-{variant}"
+        if max_memory_mb is not None:  # megabytes of working memory for the transforms
+            check_value(max_memory_mb, float, f"{self.name}: option max_memory_mb", low=1)
         self.max_memory_mb = max_memory_mb
         if not models:
             raise MissingWeightsError(f"ssic-{variant} needs at least one checkpoint")
-        self.name = f"ssic-{variant}"
         self.variant = variant
         self.config = config
-        self.device = torch.device(device)
+        self.device = compute_device(device, self.name)
         self.qualities = tuple(sorted(models))
         self._sources = dict(models)
         self._coders: dict[Any, tuple[Coder, str]] = {}
