@@ -4,4 +4,6 @@ The package maps the repository's folders: `bench/` is `ssicbench` (harness: dat
 reports, CLI), `codecs/` is `ssicbench.codecs`, `tasks/` is `ssicbench.tasks`.
 """
 
+__all__ = []
+
 __version__ = "0.1.0"

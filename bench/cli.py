@@ -23,6 +23,19 @@ from ssicbench.cli_options import (
     sweep_overrides,
 )
 from ssicbench.errors import BenchError, UsageError
+from ssicbench.plugins import load_plugins
+
+__all__ = [
+    "PUBLISHED_HELP",
+    "build_parser",
+    "cmd_codecs",
+    "cmd_compress",
+    "cmd_data",
+    "cmd_decompress",
+    "cmd_rd",
+    "cmd_report",
+    "main",
+]
 
 log = logging.getLogger("ssicbench")
 
@@ -285,6 +298,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="run_bench.py", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and tracebacks")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        metavar="FILE.py|MODULE",
+        help="import a plug-in that registers codecs, datasets, detectors, scenarios or executors (repeatable;"
+        " also $SSICBENCH_PLUGINS)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("rd", help="rate-distortion sweep (resumable) + tables + report", epilog=EXIT_RULE)
@@ -349,6 +369,12 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # raised inside compressai
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        load_plugins(argv)  # before the parser: what they register shows in its choices and help
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")

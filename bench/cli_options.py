@@ -12,6 +12,21 @@ from typing import Any
 
 from ssicbench.errors import UsageError
 
+__all__ = [
+    "EXIT_ROWS_FAILED",
+    "EXIT_RULE",
+    "add_codec_flags",
+    "add_sweep_flags",
+    "check_qualities",
+    "cli_specs",
+    "codec_options",
+    "key_values",
+    "option_value",
+    "parse_quality",
+    "positive_int",
+    "sweep_overrides",
+]
+
 EXIT_ROWS_FAILED = 1  # `rd` and `task`: every job ran, some rows are error rows (exit 2 is bad input)
 EXIT_RULE = (
     "exit status: 0 all rows ok; 1 the sweep finished but some rows are error rows (listed, and kept in the"
@@ -85,10 +100,17 @@ def codec_options(args: argparse.Namespace) -> dict[str, Any]:
     options = {k: getattr(args, k) for k in ("checkpoint", "device", "weights") if getattr(args, k, None)}
     if getattr(args, "model_config", None):
         options["config"] = args.model_config
-    for item in getattr(args, "option", None) or []:
+    options.update(key_values(getattr(args, "option", None) or [], "--option"))
+    return options
+
+
+def key_values(items: Sequence[str], flag: str) -> dict[str, Any]:
+    """`KEY=VALUE` flags as a mapping (values as `option_value` reads them); UsageError for a malformed one."""
+    options = {}
+    for item in items:
         key, sep, value = item.partition("=")
         if not (sep and key.isidentifier()):
-            raise UsageError(f"--option {item}: expected KEY=VALUE, e.g. --option speed=4")
+            raise UsageError(f"{flag} {item}: expected KEY=VALUE, e.g. {flag} speed=4")
         options[key] = option_value(value)
     return options
 
@@ -109,7 +131,13 @@ def add_sweep_flags(p: argparse.ArgumentParser, what: str) -> None:
     )
     p.add_argument("--limit", type=positive_int, help="only the first N images (N >= 1)")
     p.add_argument("--jobs", type=positive_int, help="parallel worker processes or CPUs of a local Ray instance")
-    p.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default local; executor.kind)")
+    p.add_argument("--executor", help="where jobs run: local (default), ray, or a plug-in's executor (executor.kind)")
+    p.add_argument(
+        "--executor-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the executor, repeatable (executor.options), e.g. --executor-option retries=2",
+    )
     p.add_argument("--address", help="Ray cluster: 'auto' (the one `ray start` runs here) or ray://host:port")
     p.add_argument("--gpus-per-job", type=float, help="GPU share of each cuda job on Ray, e.g. 0.25 (default 0)")
     p.add_argument(
@@ -130,6 +158,7 @@ def sweep_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "quiet": args.quiet,
         "executor": {
             "kind": args.executor,
+            "options": key_values(args.executor_option, "--executor-option") if args.executor_option else None,
             "address": args.address,
             "gpus_per_job": args.gpus_per_job,
             "ship_images": args.ship_images,

@@ -9,13 +9,16 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.errors import UsageError
 from ssicbench.jsonfile import read_json_object
-from ssicbench.sweep import METRICS, CodecSpec
+from ssicbench.metrics import METRICS
 from ssicbench.validate import check_fields, spec
 
 if TYPE_CHECKING:  # the executors (and Ray) are imported only by the commands that run jobs
     from ssicbench.executors import Executor
+
+__all__ = ["CONFIG_VERSION", "ExecutorConfig", "RDConfig", "ReportConfig", "RunConfig", "codec_entries", "codec_specs"]
 
 CONFIG_VERSION = 1
 C = TypeVar("C", bound="RunConfig")
@@ -100,9 +103,11 @@ class ReportConfig:
 
 @dataclass
 class ExecutorConfig:
-    """Where a sweep's jobs run: a local process pool or a Ray cluster (config "executor", or just its kind)."""
+    """Where a sweep's jobs run: a registered executor (`ssicbench.executors.EXECUTORS`: local, ray, or a plug-in's)
+    and its options (config "executor", or just its kind). The Ray options have keys of their own as well."""
 
-    kind: str = spec("local", choices=("local", "ray"))
+    kind: str = "local"
+    options: dict[str, Any] = field(default_factory=dict)  # the executor factory's keyword options
     address: str = ""  # Ray: "auto" (the cluster `ray start` runs here) or ray://host:port ("": a local instance)
     gpus_per_job: float = spec(0.0, high=64)  # Ray: GPU share of each cuda job
     ship_images: str = spec("auto", choices=("auto", "path", "value"))  # Ray: send image paths or bytes ("value")
@@ -124,7 +129,10 @@ class ExecutorConfig:
         """The executor; `n_jobs` sizes the local pool or a local Ray instance (Ray is imported only here)."""
         from ssicbench.executors import make_executor
 
-        return make_executor(self.kind, n_jobs, self.address or None, float(self.gpus_per_job), self.ship_images)
+        given = {"address": self.address, "gpus_per_job": self.gpus_per_job, "ship_images": self.ship_images}
+        defaults = {"address": "", "gpus_per_job": 0.0, "ship_images": "auto"}
+        options = {k: v for k, v in given.items() if v != defaults[k]}  # only what was set reaches the factory
+        return make_executor(self.kind, n_jobs, **options, **self.options)
 
 
 @dataclass

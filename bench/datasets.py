@@ -21,6 +21,30 @@ from ssicbench.errors import BenchError, UnknownNameError
 from ssicbench.files import printable_name, require_regular_file
 from ssicbench.registry import Registry
 
+__all__ = [
+    "COCO_ANNOTATIONS_2017",
+    "COCO_VAL2017",
+    "DATASETS",
+    "EMBEDDED_IMAGES",
+    "IMAGE_SUFFIXES",
+    "KODAK_URL",
+    "DownloadError",
+    "ImageItem",
+    "coco_val2017_dataset",
+    "data_home",
+    "download_file",
+    "embedded_dataset",
+    "fetch_coco_annotations",
+    "fetch_zip",
+    "file_digest",
+    "folder_dataset",
+    "kodak_checksums",
+    "kodak_dataset",
+    "load_dataset",
+    "shipped_kodak",
+    "shipped_kodak_masks",
+]
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp"}
 KODAK_URL = "http://r0k.us/graphics/kodak/kodak/"
 COCO_VAL2017 = {"url": "http://images.cocodataset.org/zips/val2017.zip", "md5": "442b8da7639aecaf257c1dceb8ba8c80"}

@@ -1,5 +1,22 @@
 """Errors a user can act on; the CLI prints them as one line instead of a traceback."""
 
+__all__ = [
+    "BenchError",
+    "BitstreamError",
+    "CheckpointError",
+    "ExecutorError",
+    "ExternalProgramError",
+    "ImageReadError",
+    "MaskError",
+    "MetricError",
+    "MissingBinaryError",
+    "MissingLibraryError",
+    "MissingWeightsError",
+    "UnknownNameError",
+    "UsageError",
+    "WeightsMismatchError",
+]
+
 
 class BenchError(Exception):
     """Base of every error SSIC-Bench reports to the user as a one-line message."""

@@ -2,9 +2,10 @@
 which alone claims jobs and writes their rows (bench/jobs.py), so a run's rows do not depend on where its
 jobs ran.
 
-Jobs handed to the Ray executor have `uses_gpu` (takes `gpus_per_job` of a GPU, else one CPU) and
-`error_row(message)` (the row stored when its worker is lost twice); `by_value()` where they can carry
-their input to workers that cannot read its path.
+Jobs are `ssicbench.jobs.Job`s: the Ray executor reads `uses_gpu` (takes `gpus_per_job` of a GPU, else one
+CPU), `error_row(message)` (the row stored when its worker is lost twice) and `by_value()` (the job carrying its
+input, for workers that cannot read its path). Executors register in `EXECUTORS` by name; a factory's keyword
+options are the executor's options (`--executor-option KEY=VALUE`, config `executor.options`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,26 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ssicbench.errors import ExecutorError
+from ssicbench.registry import Registry
+
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "EXECUTORS",
+    "PR_SET_PDEATHSIG",
+    "SHIP_IMAGES",
+    "Executor",
+    "LocalExecutor",
+    "RayExecutor",
+    "die_with_parent",
+    "import_ray",
+    "make_executor",
+]
 
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
 Work = Callable[[Any], dict[str, Any]]
 
-EXECUTORS = ("local", "ray")
 SHIP_IMAGES = ("auto", "path", "value")
 CONNECT_TIMEOUT_S = 10.0  # to join a cluster, so a wrong --address fails within 30 s of the start
 
@@ -194,6 +208,8 @@ class RayExecutor(Executor):
             raise ExecutorError(f"--gpus-per-job {self.gpus_per_job} asks for GPUs, but the Ray cluster has none")
         if self.gpus_per_job == 0 and any(job.uses_gpu for job in jobs):
             raise ExecutorError("jobs run on cuda (--device / --detector-device) but --gpus-per-job is 0")
+        if self.by_value and jobs:
+            jobs[0].by_value()  # jobs that cannot travel by value say so now, before any runs
 
     def run(self, jobs: Iterable[J], work: Work) -> Iterator[tuple[J, dict[str, Any]]]:
         """Run the jobs as Ray tasks on the cluster that `session` joined (call it inside that block)."""
@@ -211,7 +227,7 @@ class RayExecutor(Executor):
                 index, job = retry.popleft() if retry else next(fresh, (-1, None))
                 if job is None:
                     break
-                shipped = job.by_value() if self.by_value and hasattr(job, "by_value") else job
+                shipped = job.by_value() if self.by_value else job
                 running[(gpu_task if job.uses_gpu else cpu_task).remote(shipped)] = (index, job)
             if not running:
                 return
@@ -279,19 +295,22 @@ def _deadline(seconds: float, message: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def make_executor(
-    kind: str = "local",
-    n_jobs: int = 1,
-    address: str | None = None,
-    gpus_per_job: float = 0.0,
-    ship_images: str = "auto",
-) -> Executor:
-    """The executor a command line or config names; `n_jobs` sizes the local pool or a local Ray instance."""
-    if kind == "local":
-        if address or gpus_per_job:
-            raise ExecutorError("--address and --gpus-per-job need --executor ray")
-        return LocalExecutor(n_jobs)
-    if kind == "ray":
-        import_ray()
-        return RayExecutor(address, gpus_per_job, ship_images, num_cpus=n_jobs if n_jobs > 1 else None)
-    raise ExecutorError(f"unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
+EXECUTORS: Registry[Executor] = Registry("executor")
+EXECUTORS.register("local", LocalExecutor, description="a pool of n_jobs worker processes on this machine")
+
+
+@EXECUTORS.register("ray", description="Ray tasks on a cluster (address: 'auto', ray://host:port, '' a local one)")
+def ray_executor(
+    n_jobs: int = 1, address: str = "", gpus_per_job: float = 0.0, ship_images: str = "auto", retries: int = 1
+) -> RayExecutor:
+    """The Ray executor; `n_jobs` sizes a local instance (with no `address`)."""
+    import_ray()
+    return RayExecutor(
+        address or None, gpus_per_job, ship_images, num_cpus=n_jobs if n_jobs > 1 else None, retries=retries
+    )
+
+
+def make_executor(kind: str = "local", n_jobs: int = 1, **options: Any) -> Executor:
+    """The executor a command line or config names, built with its options (each checked by its factory's
+    signature and types); `n_jobs` sizes the local pool or a local Ray instance."""
+    return EXECUTORS.create(kind, n_jobs=n_jobs, **options)

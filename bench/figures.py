@@ -14,8 +14,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ssicbench.report import PLOT_METRICS, save_figure
 from ssicbench.results import Curve
+
+__all__ = [
+    "AXES_SCALES",
+    "COLOURS",
+    "FONT_SIZES",
+    "MARKERS",
+    "MAX_LABEL",
+    "MIN_AXES_FRACTION",
+    "PLOT_METRICS",
+    "RATE_LABEL",
+    "REGION_METRIC",
+    "REGION_NOTE",
+    "curve_label",
+    "curve_values",
+    "plot_rd",
+    "rd_figure",
+    "save_figure",
+]
+
+PLOT_METRICS = {"psnr": "PSNR RGB [dB]", "ms_ssim_db": "MS-SSIM RGB [dB]"}  # metric -> y-axis label
+
 
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">"]
@@ -220,3 +240,16 @@ def _limits(ax, curves: Sequence[Curve], metric: str) -> None:
 
 def _shorten(label: str) -> str:
     return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+
+
+def save_figure(fig, path: str | Path, tight: bool = True) -> Path:
+    """Write a matplotlib figure as a PNG (creating its folder) and release it; `tight` runs tight_layout first."""
+    import matplotlib.pyplot as plt
+
+    if tight:
+        fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from ssicbench.errors import BenchError, UsageError
 
+__all__ = ["printable_name", "require_regular_file", "safe_name", "write_atomic"]
+
 
 def require_regular_file(path: str | Path, what: str = "file", error: type[BenchError] = UsageError) -> Path:
     """`path` if it is a regular file (or a link to one), checked without opening it; else `error` saying what it
@@ -47,9 +49,10 @@ def printable_name(name: str) -> str:
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same folder: readers see the old file or the new one."""
+    """Write `data` to `path` through a temp file in the same folder: readers see the old file or the new one. The
+    temp file's name ends in `.<pid>.tmp`, so a stray one (its writer killed) is known by its dead writer."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=f".{os.getpid()}.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

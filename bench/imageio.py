@@ -21,6 +21,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ssicbench import files
 from ssicbench.errors import ImageReadError, UsageError
 
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "REFUSED_MODES",
+    "check_output_folder",
+    "check_output_path",
+    "image_format",
+    "load_image",
+    "max_image_pixels",
+    "open_image",
+    "save_image",
+    "to_rgb8",
+    "write_atomic",
+]
+
 log = logging.getLogger(__name__)
 
 MAX_PIXELS_ENV = "SSICBENCH_MAX_IMAGE_PIXELS"

@@ -1,5 +1,5 @@
-"""Run independent jobs on an executor (local processes by default, or Ray), storing each finished row
-atomically on the driver (resumable).
+"""Run a study's jobs (`ssicbench.job.Job`s) on an executor (local processes by default, or Ray), storing each
+finished row atomically on the driver (resumable).
 
 Each job is claimed in the row store by the driver before it is handed to the executor (see
 `RowStore.claim`), so several runs on one results folder share the work, wherever their jobs run: a job
@@ -19,28 +19,30 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ssicbench.executors import Executor, LocalExecutor
+from ssicbench.job import Job
 from ssicbench.store import RowStore
+
+__all__ = ["POLL_S", "JobCounts", "run_study"]
 
 log = logging.getLogger(__name__)
 
-J = TypeVar("J")
+J = TypeVar("J", bound=Job)
 POLL_S = 0.2  # how often a run checks on jobs another process holds
 
 
 @dataclass
 class JobCounts:
-    """What `run_jobs` did: jobs it ran, found done before it started, and saw finished by another run."""
+    """What `run_study` did: jobs it ran, found done before it started, and saw finished by another run."""
 
     ran: int = 0
     already_done: int = 0
     by_others: int = 0
 
 
-def run_jobs(
+def run_study(
     jobs: Sequence[J],
     work: Callable[[J], dict[str, Any]],
     store: RowStore,
-    key: Callable[[J], str],
     n_jobs: int = 1,
     progress: bool = True,
     desc: str = "jobs",
@@ -54,7 +56,7 @@ def run_jobs(
     """
     executor = executor or LocalExecutor(n_jobs)
     start = time.time()
-    pending = [job for job in jobs if not store.done(key(job))]
+    pending = [job for job in jobs if not store.done(job.key)]
     counts = JobCounts(already_done=len(jobs) - len(pending))
     bar = tqdm(total=len(jobs), initial=counts.already_done, desc=desc, disable=not progress, unit="job")
     busy: list[J] = []
@@ -63,7 +65,7 @@ def run_jobs(
         """The jobs of `queue` this process claims, as the executor asks for them; those another process
         holds go to `busy`."""
         for job in queue:
-            k = key(job)
+            k = job.key
             if not store.claim(k):
                 busy.append(job)
             elif store.done(k) or store.written_since(k, start):  # finished by another run meanwhile
@@ -75,9 +77,9 @@ def run_jobs(
 
     def finish(job: J, row: dict[str, Any]) -> None:
         try:
-            store.write(key(job), row)
+            store.write(job.key, row)
         finally:
-            store.release(key(job))
+            store.release(job.key)
         counts.ran += 1
         bar.update()
 

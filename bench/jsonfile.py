@@ -9,6 +9,8 @@ from typing import Any
 from ssicbench.errors import UsageError
 from ssicbench.files import require_regular_file
 
+__all__ = ["read_json_file", "read_json_object"]
+
 
 def read_json_file(path: str | Path, what: str = "JSON file") -> Any:
     """The JSON value in `path`; a missing, unreadable or non-JSON file is a UsageError naming `what`."""

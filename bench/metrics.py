@@ -11,6 +11,18 @@ import numpy as np
 from ssicbench.errors import MetricError, MissingWeightsError
 from ssicbench.weights import hub_checkpoint
 
+__all__ = [
+    "METRICS",
+    "MS_SSIM_MIN_SIDE",
+    "PSNR_CAP_DB",
+    "lpips_available",
+    "lpips_distance",
+    "ms_ssim",
+    "ms_ssim_db",
+    "psnr",
+]
+
+METRICS = ("psnr", "ms-ssim", "lpips")  # the names `--metrics` and configs take
 MS_SSIM_MIN_SIDE = 160  # pytorch-msssim: the smaller side must exceed (11 - 1) * 2**4
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from ssicbench.errors import UnknownNameError
 from ssicbench.results import Curve, PublishedDataError, read_compressai_json
 
+__all__ = ["QUALIFIERS", "curated_sets", "load_published", "published_dir", "resolve_published", "unique_labels"]
+
 QUALIFIERS = {"mse": "MSE", "ms-ssim": "MS-SSIM", "cpu": "CPU", "cuda": "CUDA"}
 
 

@@ -1,12 +1,22 @@
-"""Small name -> factory registries (one per kind: codecs, datasets, detectors), as in detectron2/timm."""
+"""Small name -> factory registries (one per kind: codecs, datasets, detectors, executors), as in detectron2/timm.
+
+A factory owns its options: `create(name, **options)` refuses options the factory's signature does not take,
+naming the ones it takes, so no caller needs to know which entry takes what.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ssicbench.errors import UnknownNameError
+from ssicbench.errors import UnknownNameError, UsageError
+from ssicbench.validate import MAX_FLOAT, check_value
+
+__all__ = ["Entry", "Registry", "factory_options"]
 
 T = TypeVar("T")
 
@@ -44,10 +54,62 @@ class Registry(Generic[T]):
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def create(self, name: str, **kwargs: Any) -> T:
+        """Build `name` with `kwargs` (UsageError for an option its factory does not take)."""
+        self.check_options(name, kwargs)
         return self.get(name).factory(**kwargs)
+
+    def options(self, name: str) -> list[str] | None:
+        """The options the factory of `name` takes (None: any, it takes **kwargs)."""
+        return factory_options(self.get(name).factory)
+
+    def check_options(self, name: str, options: Mapping[str, Any], spell: Callable[[str], str] = str) -> None:
+        """UsageError naming the options of `options` that `name` does not take, and those it does (`spell`: how
+        the command line writes an option)."""
+        accepted = self.options(name)
+        unknown = [k for k in options if accepted is not None and k not in accepted]
+        if unknown:
+            takes = ", ".join(spell(a) for a in accepted or ()) or "no options"
+            raise UsageError(f"{self.kind} {name} does not take {', '.join(map(spell, unknown))} (it takes {takes})")
+        hints = factory_types(self.get(name).factory)
+        for key, value in options.items():
+            if key in hints:
+                check_value(value, hints[key], f"{self.kind} {name}: {spell(key)}", low=-MAX_FLOAT)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
+
+
+def factory_options(factory: Callable[..., Any]) -> list[str] | None:
+    """The keyword options `factory` takes (None when it takes **kwargs); a factory may state its own signature
+    with a `signature()` method (a lazily imported one)."""
+    signature = factory.signature() if hasattr(factory, "signature") else inspect.signature(factory)
+    params = signature.parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+SIMPLE_TYPES = (bool, int, float, str)
+
+
+def factory_types(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The options of `factory` annotated with a plain type (bool, int, float, str, or one of them or None), which
+    `Registry.check_options` checks values against; options of other types are the factory's to check."""
+    target = factory
+    while isinstance(target, functools.partial):
+        target = target.func
+    if hasattr(target, "target"):  # a lazily imported factory
+        target = target.target()
+    try:
+        hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    except Exception:  # annotations that do not resolve: nothing to check here
+        return {}
+    simple = {}
+    for key, hint in hints.items():
+        arms = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_args(hint) else [hint]
+        if len(arms) == 1 and arms[0] in SIMPLE_TYPES and typing.get_origin(arms[0]) is None:
+            simple[key] = hint
+    return simple

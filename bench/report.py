@@ -9,9 +9,24 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import PchipInterpolator
 
+from ssicbench.figures import PLOT_METRICS, plot_rd
+from ssicbench.files import write_atomic
 from ssicbench.results import Curve
 
-PLOT_METRICS = {"psnr": "PSNR RGB [dB]", "ms_ssim_db": "MS-SSIM RGB [dB]"}
+__all__ = [
+    "METRIC_NAMES",
+    "MIN_BD_POINTS",
+    "bd_markdown",
+    "bd_quality",
+    "bd_rate",
+    "bd_table",
+    "bd_tables",
+    "curve_source",
+    "pareto_front",
+    "write_bd_table",
+    "write_report",
+]
+
 METRIC_NAMES = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM", "psnr_region": "region PSNR"}
 
 
@@ -177,7 +192,7 @@ def write_bd_table(table: pd.DataFrame, out_dir: str | Path) -> Path:
     """A BD table (from `bd_tables`) as CSV (returned) and Markdown in `out_dir`."""
     out_dir = Path(out_dir)
     table.to_csv(out_dir / "bd_table.csv", index=False)
-    (out_dir / "bd_table.md").write_text(bd_markdown(table))
+    write_atomic(out_dir / "bd_table.md", bd_markdown(table).encode())
     return out_dir / "bd_table.csv"
 
 
@@ -185,8 +200,6 @@ def write_report(
     curves: Sequence[Curve], out_dir: str | Path, anchors: Sequence[str] = (), title: str = ""
 ) -> dict[str, Path]:
     """RD plots for PSNR and MS-SSIM and, against each anchor among the curves, BD tables (CSV + Markdown)."""
-    from ssicbench.figures import plot_rd
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -198,16 +211,3 @@ def write_report(
     if len(table):
         written["bd_table"] = write_bd_table(table, out_dir)
     return written
-
-
-def save_figure(fig, path: str | Path, tight: bool = True) -> Path:
-    """Write a matplotlib figure as a PNG (creating its folder) and release it; `tight` runs tight_layout first."""
-    import matplotlib.pyplot as plt
-
-    if tight:
-        fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path

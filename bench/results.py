@@ -18,6 +18,22 @@ from ssicbench.errors import UsageError
 from ssicbench.files import write_atomic
 from ssicbench.jsonfile import read_json_object
 
+__all__ = [
+    "COMPRESSAI_KEYS",
+    "MEAN_COLUMNS",
+    "QUALITY_KEYS",
+    "Curve",
+    "PublishedDataError",
+    "curve_file_name",
+    "curves_from_summary",
+    "read_compressai_json",
+    "read_curves",
+    "rows_frame",
+    "summarize",
+    "write_compressai_json",
+    "write_tables",
+]
+
 # Our column -> CompressAI results-JSON key.
 COMPRESSAI_KEYS = {
     "bpp": "bpp",

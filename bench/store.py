@@ -28,7 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ssicbench.files import safe_name
+from ssicbench.files import safe_name, write_atomic
+
+__all__ = ["QUARANTINE", "RowStore"]
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +112,9 @@ class RowStore:
 
     def write(self, key: str, row: dict[str, Any]) -> None:
         """Atomically store `row` for `key`; an existing ok row is never overwritten, an error row is."""
-        final = self.path(key)
         if self.done(key):
             return
-        tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-        with open(tmp, "w") as f:
-            json.dump({"key": key, **row}, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
+        write_atomic(self.path(key), json.dumps({"key": key, **row}, sort_keys=True).encode())
 
     def claim(self, key: str) -> bool:
         """Try to take `key` for this process (non-blocking): True when held, False while another process holds it."""

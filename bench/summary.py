@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ssicbench.codec_spec import CodecSpec
+from ssicbench.files import write_atomic
 from ssicbench.report import bd_markdown, curve_source
 from ssicbench.results import Curve
-from ssicbench.sweep import CodecSpec
+
+__all__ = ["RunInfo", "machine", "write_summary"]
 
 
 @dataclass
@@ -111,7 +114,7 @@ def write_summary(
         "",
     ]
     path = out_dir / "README.md"
-    path.write_text("\n".join(lines))
+    write_atomic(path, "\n".join(lines).encode())
     return path
 
 

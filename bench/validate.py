@@ -16,6 +16,8 @@ from typing import Any
 
 from ssicbench.errors import UsageError
 
+__all__ = ["MAX_FLOAT", "MAX_INT", "check_fields", "check_value", "spec"]
+
 MAX_INT = 2**31 - 1  # counts, sizes and seeds beyond this are mistakes (and overflow torch and numpy)
 MAX_FLOAT = 1e12
 

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
 
+__all__ = ["file_fingerprint", "hub_checkpoint", "hub_checkpoint_dir", "optional_file_fingerprint"]
+
 
 def hub_checkpoint_dir() -> Path:
     """torch.hub's cache of downloaded checkpoints ($TORCH_HOME/hub/checkpoints).

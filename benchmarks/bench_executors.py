@@ -11,9 +11,10 @@ import argparse
 import tempfile
 import time
 
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.datasets import load_dataset
 from ssicbench.executors import Executor, LocalExecutor, RayExecutor, import_ray
-from ssicbench.sweep import CodecSpec, run_sweep
+from ssicbench.sweep import run_sweep
 
 QUALITIES = tuple(range(5, 96, 5))
 

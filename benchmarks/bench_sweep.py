@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 from ssicbench import metrics
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.codecs import Bitstream, create_codec
 from ssicbench.datasets import load_dataset
 from ssicbench.imageio import load_image
-from ssicbench.sweep import CodecSpec, distortion_row, run_sweep
+from ssicbench.sweep import distortion_row, run_sweep
 
 QUALITIES = tuple(range(5, 96, 5))
 DEFAULT_KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"

@@ -11,6 +11,8 @@ import numpy as np
 from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.errors import BitstreamError, UsageError
 
+__all__ = ["Codec", "StructuredCodec", "check_image"]
+
 
 class Codec(ABC):
     """One image codec. Images are HxWx3 uint8 RGB arrays; quality points are codec-specific numbers.

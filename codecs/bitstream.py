@@ -30,6 +30,8 @@ from typing import Any
 
 from ssicbench.errors import BitstreamError
 
+__all__ = ["FORMAT_VERSION", "MAGIC", "MAX_HEADER_BYTES", "MAX_SECTIONS", "Bitstream"]
+
 MAGIC = b"SSBC"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 1 << 20

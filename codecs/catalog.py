@@ -17,6 +17,8 @@ from ssicbench.codecs.ssic.bundled import TINY_QUALITIES, TINY_WEIGHTS
 from ssicbench.codecs.ssic.config import SSIC_VARIANTS
 from ssicbench.weights import hub_checkpoint_dir
 
+__all__ = ["ZOO_CATALOG"]
+
 
 def _missing_libraries() -> str:
     missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]

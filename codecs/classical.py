@@ -22,6 +22,20 @@ from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, MissingLibraryError, UsageError
 from ssicbench.validate import check_value
 
+__all__ = [
+    "NO_WEIGHTS",
+    "PAYLOAD",
+    "Avif",
+    "Heif",
+    "ImagecodecsCodec",
+    "Jpeg2000",
+    "JpegXl",
+    "PillowJpeg",
+    "SinglePayloadCodec",
+    "Webp",
+    "library_check",
+]
+
 PAYLOAD = "image"
 NO_WEIGHTS = "none (classical codec)"
 

@@ -32,6 +32,22 @@ from ssicbench.codecs.devices import compute_device
 from ssicbench.errors import BenchError, BitstreamError, MissingWeightsError, UnknownNameError, UsageError
 from ssicbench.weights import file_fingerprint, hub_checkpoint_dir
 
+__all__ = [
+    "METRICS",
+    "PAD_MULTIPLE",
+    "STRING_SECTIONS",
+    "VBR_HYPERPRIOR_TABLES",
+    "VBR_QUANT_STEPS",
+    "VBR_QUANT_STEP_RANGE",
+    "VBR_VARIABLE_HYPERPRIOR",
+    "CompressAIZooCodec",
+    "WeightsArg",
+    "ZooModel",
+    "make_zoo_codec",
+    "zoo_catalog",
+    "zoo_models",
+]
+
 STRING_SECTIONS = ("y", "z")
 PAD_MULTIPLE = 64  # six stride-2 stages: the input size every zoo model accepts
 METRICS = ("mse", "ms-ssim")

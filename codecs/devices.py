@@ -7,6 +7,8 @@ import torch
 
 from ssicbench.errors import UsageError
 
+__all__ = ["compute_device"]
+
 
 def compute_device(name: str | torch.device, who: str) -> torch.device:
     """`name` ("cpu", "cuda", "cuda:1", ...) as a torch device that exists on this machine."""

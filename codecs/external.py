@@ -22,6 +22,18 @@ from ssicbench.codecs.classical import SinglePayloadCodec
 from ssicbench.codecs.registry import register_codec
 from ssicbench.errors import BenchError, BitstreamError, ExternalProgramError, MissingBinaryError
 
+__all__ = [
+    "STDERR_TAIL_CHARS",
+    "STDERR_TAIL_LINES",
+    "Bpg",
+    "ExternalCodec",
+    "Vtm",
+    "find_program",
+    "programs_check",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
+]
+
 STDERR_TAIL_LINES = 3
 STDERR_TAIL_CHARS = 300
 

@@ -19,6 +19,19 @@ from ssicbench.errors import BenchError, ImageReadError, MaskError
 from ssicbench.files import require_regular_file
 from ssicbench.imageio import open_image
 
+__all__ = [
+    "MASK_SUFFIXES",
+    "MAX_GROUP_ID",
+    "MODES",
+    "REFERENCE_GRID",
+    "cell_grid",
+    "check_group_mask",
+    "load_group_mask",
+    "mask_file",
+    "random_group_mask",
+    "sample_group_masks",
+]
+
 MAX_GROUP_ID = 255
 MODES = ("auto", "ids", "step", "components")
 REFERENCE_GRID = 32  # pixels: the SSIC reference draws its random training groups on a 32-px grid

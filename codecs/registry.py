@@ -1,4 +1,5 @@
-"""Codec registry: `create_codec("jpeg")` builds any codec by the name a config or CLI gives.
+"""The codec registry: `register_codec` records a factory by name with its quality points and facts; building
+by name is `ssicbench.codecs.factory.create_codec`.
 
 Classical codecs register when their module is imported; learned codecs register from `catalog` with
 factories that import torch / CompressAI only when such a codec is built, so listing codecs and running
@@ -12,9 +13,10 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ssicbench.codecs.base import Codec, StructuredCodec
-from ssicbench.errors import UsageError
+from ssicbench.codecs.base import Codec
 from ssicbench.registry import Registry
+
+__all__ = ["CODECS", "OPTION_FLAGS", "LazyFactory", "option_flag", "register_codec"]
 
 CODECS: Registry[Codec] = Registry("codec")
 
@@ -39,8 +41,12 @@ class LazyFactory:
     def __init__(self, module: str, attribute: str, *args: Any):
         self.module, self.attribute, self.args = module, attribute, args
 
+    def target(self) -> Callable[..., Codec]:
+        """The factory itself (importing its module)."""
+        return getattr(importlib.import_module(self.module), self.attribute)
+
     def resolve(self) -> Callable[..., Codec]:
-        factory = getattr(importlib.import_module(self.module), self.attribute)
+        factory = self.target()
         return lambda **kwargs: factory(*self.args, **kwargs)
 
     def signature(self) -> inspect.Signature:
@@ -55,53 +61,3 @@ class LazyFactory:
 def option_flag(name: str) -> str:
     """How a codec constructor option is spelled on the command line."""
     return OPTION_FLAGS.get(name, f"--option {name}=")
-
-
-def check_options(name: str, factory: Callable[..., Codec], options: dict[str, Any]) -> None:
-    """Refuse constructor options the codec does not take, naming them and the ones it does take (CLI terms)."""
-    signature = factory.signature() if isinstance(factory, LazyFactory) else inspect.signature(factory)
-    params = signature.parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return
-    accepted = [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    unknown = [k for k in options if k not in accepted]
-    if unknown:
-        takes = ", ".join(option_flag(a) for a in accepted) or "no options"
-        raise UsageError(f"codec {name} does not take {', '.join(option_flag(k) for k in unknown)} (it takes {takes})")
-
-
-def create_codec(name: str, **kwargs: Any) -> Codec:
-    """Build codec `name`; keyword arguments go to its factory (e.g. `checkpoint=`, `device=`)."""
-    _load_builtin_codecs()
-    entry = CODECS.get(name)
-    check_options(name, entry.factory, kwargs)
-    codec = entry.factory(**kwargs)
-    if isinstance(codec, StructuredCodec) != entry.info["structured"]:
-        promised = "a StructuredCodec" if entry.info["structured"] else "a plain Codec"
-        raise TypeError(f"codec {name!r} is registered as {promised} but its factory built a {type(codec).__name__}")
-    codec.name = name
-    if not codec.qualities:
-        codec.qualities = entry.info["qualities"]
-    return codec
-
-
-def is_structured(name: str) -> bool:
-    """Whether codec `name` is registered as a `StructuredCodec` (read from the registry; nothing is built)."""
-    _load_builtin_codecs()
-    return bool(CODECS.get(name).info["structured"])
-
-
-def list_codecs() -> list[dict[str, Any]]:
-    """Name, quality points, description and `available` ("" or why it cannot run here) of every codec."""
-    _load_builtin_codecs()
-    listed = []
-    for name in CODECS.names():
-        info = dict(CODECS.get(name).info)
-        check = info.pop("check", None)
-        listed.append({"name": name, **info, "available": check() if check else ""})
-    return listed
-
-
-def _load_builtin_codecs() -> None:
-    """Import the modules that register the built-in codecs (done lazily to keep `import` cheap)."""
-    from ssicbench.codecs import catalog, classical, external  # noqa: F401

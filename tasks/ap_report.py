@@ -16,11 +16,26 @@ import numpy as np
 import pandas as pd
 
 from ssicbench.errors import BenchError
-from ssicbench.report import bd_table, save_figure
+from ssicbench.figures import save_figure
+from ssicbench.report import bd_table
 from ssicbench.results import Curve
 from ssicbench.tasks.coco_data import TaskDataset, sub_ground_truth
 from ssicbench.tasks.evaluate import coco_evaluate
 from ssicbench.tasks.runner import REFERENCE
+
+__all__ = [
+    "MEAN_COLUMNS",
+    "POINT",
+    "ROW_COLUMNS",
+    "ap_curves",
+    "ap_table",
+    "bd_rate_on_ap",
+    "curve_name",
+    "evaluable_types",
+    "plot_ap",
+    "rows_table",
+    "write_task_report",
+]
 
 POINT = ["codec", "scenario", "quality"]
 MEAN_COLUMNS = ["bpp", "bytes", "psnr", "psnr_region", "region_fraction", "encode_s", "decode_s", "detect_s"]

@@ -15,13 +15,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ssicbench.cli_options import EXIT_ROWS_FAILED, EXIT_RULE, add_sweep_flags, cli_specs, sweep_overrides
-from ssicbench.errors import UsageError
+from ssicbench.cli_options import EXIT_ROWS_FAILED, EXIT_RULE, add_sweep_flags, cli_specs, key_values, sweep_overrides
 from ssicbench.tasks.coco_data import TASK_DATASETS
 from ssicbench.tasks.config import TaskConfig
 from ssicbench.tasks.group_masks import GROUPINGS
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
-from ssicbench.tasks.scenarios import SCENARIO_KINDS
+from ssicbench.tasks.scenarios import SCENARIOS, scenario_names
+
+__all__ = ["add_parser", "cmd_task", "task_config"]
 
 log = logging.getLogger("ssicbench")
 
@@ -48,20 +49,20 @@ _FLAG_KEYS = (
 
 
 def _detector_options(cfg: TaskConfig) -> dict[str, Any]:
+    """The detector's constructor options: `detector_options` plus the keys that have flags of their own; the
+    detector's factory says which it takes (an option it does not take is refused when the run is planned)."""
     from ssicbench.tasks.detectors import DETECTORS
 
-    options: dict[str, Any] = {}
-    backend = DETECTORS.get(cfg.detector).info.get("backend")
+    options: dict[str, Any] = dict(cfg.detector_options)
     if cfg.detector_weights:
         options["weights"] = cfg.detector_weights
-    if backend in ("torchvision", "detectron2") and cfg.detector_device:
+    if cfg.detector_device:
         options["device"] = cfg.detector_device
-    if backend == "torchvision" and not cfg.download:
-        options["download"] = False
     if cfg.score_threshold is not None:
-        if backend not in ("onnx", "detectron2"):
-            raise UsageError(f"score_threshold applies to onnx-* and detectron2-* detectors, not {cfg.detector}")
         options["score_threshold"] = cfg.score_threshold
+    if not cfg.download and "download" in (DETECTORS.options(cfg.detector) or ["download"]):
+        options["download"] = False  # --no-download also keeps detectors that could download from doing so
+    DETECTORS.check_options(cfg.detector, options, lambda key: f"option {key}")
     return options
 
 
@@ -70,6 +71,8 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
     overrides = sweep_overrides(args)
     overrides.update({key: getattr(args, key) for key in _FLAG_KEYS})
     overrides["download"] = False if args.no_download else None
+    if args.detector_option:
+        overrides["detector_options"] = key_values(args.detector_option, "--detector-option")
     if args.run is not None:  # old spelling of --out: results-dir/run
         overrides["out"] = overrides["out"] or f"{args.results_dir or 'results'}/{args.run}"
     cfg = TaskConfig.load(args.config, overrides)
@@ -142,6 +145,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="registered detector (default onnx-centernet; opencv-hog, opencv-haar-*, torchvision-*, detectron2-*)",
     )
     p.add_argument("--detector-weights", help="detector weights file (default: torch hub cache / official URL)")
+    p.add_argument(
+        "--detector-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="other detector constructor option, repeatable (config key detector_options); VALUE is JSON or a string",
+    )
     p.add_argument("--detector-device", help="cpu or cuda (torchvision / detectron2 detectors)")
     p.add_argument("--score-threshold", type=float, help="lowest detection score kept (onnx-*, detectron2-*)")
     p.add_argument(
@@ -151,7 +160,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         " images (pseudo ground truth, 'AP vs uncompressed detections'; any image set, e.g. --dataset kodak)",
     )
     p.add_argument("--pseudo-score", type=float, help="score a detection needs to be pseudo ground truth (0.5)")
-    kinds = ", ".join(f"{k}{':<name>' if k == 'category' else ''} ({d})" for k, (_, d) in SCENARIO_KINDS.items())
+    kinds = ", ".join(f"{n} ({SCENARIOS.get(n.partition(':')[0]).info['description']})" for n in scenario_names())
     p.add_argument("--scenario", dest="scenarios", action="append", help=f"repeatable; default full + objects. {kinds}")
     p.add_argument("--dataset", choices=TASK_DATASETS.names(), help="default embedded")
     p.add_argument("--images", help="image folder (--dataset coco / images)")

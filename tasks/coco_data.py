@@ -26,6 +26,22 @@ from ssicbench.registry import Registry
 from ssicbench.validate import MAX_FLOAT, check_value
 from ssicbench.weights import optional_file_fingerprint
 
+__all__ = [
+    "COCO_CATEGORIES",
+    "EMBEDDED_ANNOTATIONS",
+    "TASK_DATASETS",
+    "TaskDataset",
+    "category_id",
+    "check_coco",
+    "coco_format_dataset",
+    "coco_val2017",
+    "embedded",
+    "image_folder",
+    "kodak",
+    "load_task_dataset",
+    "sub_ground_truth",
+]
+
 EMBEDDED_ANNOTATIONS = "embedded_coco.json"
 
 # The 80 COCO object categories in COCO's own 91-id space (ids 12, 26, 29, 30, 45, 66, 68, 69, 71, 83 unused).

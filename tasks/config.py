@@ -10,6 +10,8 @@ from ssicbench.errors import BenchError
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
 from ssicbench.validate import spec
 
+__all__ = ["TaskConfig"]
+
 
 @dataclass
 class TaskConfig(RunConfig):
@@ -23,6 +25,7 @@ class TaskConfig(RunConfig):
     scenarios: list[str] = field(default_factory=lambda: ["full", "objects"])
     detector: str = "onnx-centernet"
     detector_weights: str = ""  # "": torch hub cache / official URL
+    detector_options: dict[str, Any] = field(default_factory=dict)  # other options of the detector's factory
     detector_device: str = ""  # cpu or cuda (torchvision / detectron2 detectors)
     # lowest detection score kept (onnx-*, detectron2-*; None: the detector's)
     score_threshold: float | None = spec(None, high=1)

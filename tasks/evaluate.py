@@ -19,6 +19,8 @@ from pycocotools.cocoeval import COCOeval
 
 from ssicbench.tasks.group_masks import annotation_mask
 
+__all__ = ["IOU_TYPES", "STAT_NAMES", "coco_evaluate", "inside_fraction", "restrict_to_region"]
+
 IOU_TYPES = ("bbox", "segm", "keypoints")
 # Names of COCOeval.stats, in order.
 STAT_NAMES = {

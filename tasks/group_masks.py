@@ -28,6 +28,23 @@ from ssicbench.codecs import masks as codec_masks
 from ssicbench.errors import MaskError
 from ssicbench.imageio import open_image
 
+__all__ = [
+    "GROUPINGS",
+    "OBJECT_GRID",
+    "GroupMask",
+    "annotation_mask",
+    "block_coverage",
+    "block_size",
+    "box_mask",
+    "detection_group_mask",
+    "enclosing_box",
+    "file_cell",
+    "gt_group_mask",
+    "padded_size",
+    "roi_group_mask",
+    "snap_objects",
+]
+
 OBJECT_GRID = 32  # pixels: objects are snapped to blocks of the SSIC reference's 32-px mask grid
 GROUPINGS = ("instance", "category", "component")
 

@@ -17,6 +17,8 @@ from ssicbench.tasks.coco_data import COCO_CATEGORIES, TaskDataset
 if TYPE_CHECKING:  # detectors import torch; the CLI imports this module at start-up
     from ssicbench.tasks.detectors import Detector
 
+__all__ = ["GROUND_TRUTHS", "LABEL", "describe", "pseudo_ground_truth"]
+
 LABEL = "AP vs uncompressed detections"
 GROUND_TRUTHS = ("dataset", "detector")  # the dataset's annotations, or the detector on the uncompressed images
 

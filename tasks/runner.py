@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from ssicbench import metrics
+from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
 from ssicbench.codecs import StructuredCodec, is_structured
 from ssicbench.codecs.masks import mask_file
-from ssicbench.errors import BenchError, WeightsMismatchError
+from ssicbench.errors import BenchError, ExecutorError, WeightsMismatchError
 from ssicbench.executors import Executor
-from ssicbench.jobs import run_jobs
+from ssicbench.job import guarded
+from ssicbench.jobs import run_study
 from ssicbench.store import RowStore
-from ssicbench.sweep import CodecSpec, image_digest, mask_digest
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
 from ssicbench.tasks.evaluate import restrict_to_region
@@ -34,6 +35,18 @@ from ssicbench.tasks.group_masks import GroupMask, detection_group_mask, gt_grou
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS, describe, pseudo_ground_truth
 from ssicbench.tasks.scenarios import Scenario, Transmission, parse_scenario
 from ssicbench.weights import optional_file_fingerprint
+
+__all__ = [
+    "RAW_BPP",
+    "REFERENCE",
+    "TaskJob",
+    "TaskPlan",
+    "TaskSetup",
+    "image_groups",
+    "plan_task_jobs",
+    "run_task_job",
+    "run_task_sweep",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +152,12 @@ class TaskJob:
         """The row of this job when it fails."""
         return {**self.header, "status": "error", "error": message}
 
-
-def job_key(job: TaskJob) -> str:
-    return job.key
+    def by_value(self) -> TaskJob:
+        """Task jobs read their dataset where they run: they cannot travel by value (ExecutorError)."""
+        raise ExecutorError(
+            "task jobs read their dataset on the workers: keep it at the same path on every node (a shared"
+            " filesystem, or the embedded set) and use --ship-images path"
+        )
 
 
 @lru_cache(maxsize=16)
@@ -208,14 +224,7 @@ def _psnr_region(image: np.ndarray, decoded: np.ndarray, region: np.ndarray | No
 
 def run_task_job(job: TaskJob) -> dict[str, Any]:
     """Transmit, decode, detect and keep what counts; any failure becomes a row with status 'error' and its reason."""
-    row = job.header
-    try:
-        return _task_row(job, row)
-    except BenchError as exc:
-        return {**row, "status": "error", "error": str(exc)}
-    except Exception as exc:  # a detector or library failure on this input: recorded, the sweep goes on
-        log.debug("task job %s failed", job.key, exc_info=True)
-        return {**row, "status": "error", "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
+    return guarded(job, lambda: _task_row(job, job.header))
 
 
 def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +323,6 @@ def run_task_sweep(
     for codec, scenarios in plan.skipped.items():
         log.warning("%s is not a structured codec: runs no group scenario (%s)", codec, ", ".join(scenarios))
     store = RowStore(Path(out_dir) / "task_rows")
-    run_jobs(plan.jobs, run_task_job, store, job_key, n_jobs=n_jobs, progress=progress, desc="task", executor=executor)
+    run_study(plan.jobs, run_task_job, store, n_jobs=n_jobs, progress=progress, desc="task", executor=executor)
     wanted = {job.key for job in plan.jobs}
     return [row for row in store.rows() if row["key"] in wanted]

@@ -18,8 +18,20 @@ import numpy as np
 
 from ssicbench.codecs import Bitstream, Codec, StructuredCodec
 from ssicbench.errors import BenchError, MaskError
+from ssicbench.registry import Registry
 from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
 from ssicbench.tasks.group_masks import GroupMask, box_mask, roi_group_mask
+
+__all__ = [
+    "CANVAS_GREY",
+    "CROP_POSITION_BYTES",
+    "SCENARIOS",
+    "Scenario",
+    "Transmission",
+    "parse_scenario",
+    "register_scenario",
+    "scenario_names",
+]
 
 CROP_POSITION_BYTES = 4  # x and y of a crop as two uint16; its size is in the crop's own container header
 CANVAS_GREY = 128  # what a receiver shows where it decoded nothing (bbox-crops)
@@ -37,9 +49,21 @@ class Transmission:
     decode_s: float = 0.0
 
 
+Transmit = Callable[..., Transmission]  # (codec, image, quality, groups, boxes, argument) -> Transmission
+SCENARIOS: Registry[Transmission] = Registry("scenario")
+
+
+def register_scenario(name: str, needs_groups: bool, description: str, argument: Callable[[str], str] | None = None):
+    """Decorator: register a transmit function `(codec, image, quality, groups, boxes, argument) -> Transmission`
+    under `name`. `needs_groups`: it needs a `StructuredCodec` and the image's group mask on its cells (checked
+    before it is called). `argument`: for scenarios written `name:<argument>`, the function that checks an argument
+    and gives its canonical spelling (None: the scenario takes none)."""
+    return SCENARIOS.register(name, needs_groups=needs_groups, description=description, argument=argument)
+
+
 @dataclass(frozen=True)
 class Scenario:
-    """A named way of transmitting an image; `needs_groups` scenarios need a `StructuredCodec`."""
+    """A named way of transmitting an image (a registered kind, with its argument if it takes one)."""
 
     name: str
     needs_groups: bool
@@ -55,49 +79,35 @@ class Scenario:
     ) -> Transmission:
         """Code `image`; `groups` is its group mask on the codec's cells (group scenarios), `boxes` its
         objects' [x, y, w, h] boxes."""
-        kind, _, arg = self.name.partition(":")
-        if kind == "full":
-            return _full(codec, image, quality)
-        if kind == "bbox-crops":
-            return _crops(codec, image, quality, boxes)
-        if not isinstance(codec, StructuredCodec):
-            raise BenchError(f"scenario {self.name} needs a structured codec; {codec.name!r} is not one")
-        if groups is None or groups.cell != codec.mask_cell:
-            cell = None if groups is None else groups.cell
-            raise MaskError(f"{codec.name} needs a group mask of {codec.mask_cell}-px cells, got {cell}")
-        if kind == "roi":
-            return _structured(codec, image, quality, _roi(groups, image), lambda g: g.group_ids())
-        if kind == "all-groups":
-            return _structured(codec, image, quality, groups, None)
-        if kind == "objects":
-            return _structured(codec, image, quality, groups, lambda g: g.group_ids())
-        cat = category_id(arg)
-        return _structured(codec, image, quality, groups, lambda g: g.groups_of_category(cat))
+        kind, _, argument = self.name.partition(":")
+        if self.needs_groups:
+            if not isinstance(codec, StructuredCodec):
+                raise BenchError(f"scenario {self.name} needs a structured codec; {codec.name!r} is not one")
+            if groups is None or groups.cell != codec.mask_cell:
+                cell = None if groups is None else groups.cell
+                raise MaskError(f"{codec.name} needs a group mask of {codec.mask_cell}-px cells, got {cell}")
+        return SCENARIOS.get(kind).factory(codec, image, quality, groups, boxes, argument)
 
 
-SCENARIO_KINDS = {
-    "full": (False, "the whole image coded by the codec (any codec)"),
-    "bbox-crops": (False, "each object's box coded as a separate crop (any codec)"),
-    "all-groups": (True, "structured codecs: every group decoded"),
-    "objects": (True, "structured codecs: side info + every object group (background group 0 not sent)"),
-    "category": (True, "structured codecs: side info + the groups holding one category, e.g. category:person"),
-    "roi": (True, "structured codecs with a rectangular mask around all objects (region-of-interest baseline)"),
-}
+def scenario_names() -> list[str]:
+    """Every registered scenario as it is written (`category:<argument>` for those that take one)."""
+    return [k + (":<name>" if SCENARIOS.get(k).info["argument"] else "") for k in SCENARIOS.names()]
 
 
 def parse_scenario(name: str) -> Scenario:
-    """`full`, `bbox-crops`, `all-groups`, `objects`, `roi` or `category:<COCO name or id>`."""
-    kind, _, arg = name.partition(":")
-    if kind not in SCENARIO_KINDS or bool(arg) != (kind == "category"):
-        known = ", ".join(k + (":<name>" if k == "category" else "") for k in SCENARIO_KINDS)
-        raise BenchError(f"unknown scenario {name!r}; known: {known}")
-    if kind == "category":
-        name = f"category:{COCO_CATEGORIES[category_id(arg)]}"
-    needs_groups, description = SCENARIO_KINDS[kind]
-    return Scenario(name, needs_groups, description)
+    """A registered scenario by name: `full`, `bbox-crops`, `all-groups`, `objects`, `roi`,
+    `category:<COCO name or id>`, or one a plug-in registered."""
+    kind, _, argument = name.partition(":")
+    if kind not in SCENARIOS or bool(argument) != bool(SCENARIOS.get(kind).info["argument"]):
+        raise BenchError(f"unknown scenario {name!r}; known: {', '.join(scenario_names())}")
+    info = SCENARIOS.get(kind).info
+    if argument:
+        name = f"{kind}:{info['argument'](argument)}"
+    return Scenario(name, info["needs_groups"], info["description"])
 
 
-def _full(codec: Codec, image: np.ndarray, quality: Any) -> Transmission:
+@register_scenario("full", False, "the whole image coded by the codec (any codec)")
+def _full(codec: Codec, image: np.ndarray, quality: Any, groups=None, boxes=(), argument: str = "") -> Transmission:
     start = time.perf_counter()
     data = codec.encode(image, quality).to_bytes()
     encode_s = time.perf_counter() - start
@@ -106,7 +116,10 @@ def _full(codec: Codec, image: np.ndarray, quality: Any) -> Transmission:
     return Transmission(decoded, len(data), None, None, encode_s, time.perf_counter() - start)
 
 
-def _crops(codec: Codec, image: np.ndarray, quality: Any, boxes: Sequence[Sequence[float]]) -> Transmission:
+@register_scenario("bbox-crops", False, "each object's box coded as a separate crop (any codec)")
+def _crops(
+    codec: Codec, image: np.ndarray, quality: Any, groups, boxes: Sequence[Sequence[float]], argument=""
+) -> Transmission:
     height, width = image.shape[:2]
     canvas = np.full_like(image, CANVAS_GREY)
     region = np.zeros((height, width), bool)
@@ -126,6 +139,42 @@ def _crops(codec: Codec, image: np.ndarray, quality: Any, boxes: Sequence[Sequen
         total += len(data) + CROP_POSITION_BYTES
         region |= pixels
     return Transmission(canvas, total, region, None, encode_s, decode_s)
+
+
+@register_scenario("all-groups", True, "structured codecs: every group decoded")
+def _all_groups(
+    codec: StructuredCodec, image: np.ndarray, quality: Any, groups: GroupMask, boxes, argument=""
+) -> Transmission:
+    return _structured(codec, image, quality, groups, None)
+
+
+@register_scenario("objects", True, "structured codecs: side info + every object group (background group 0 not sent)")
+def _objects(
+    codec: StructuredCodec, image: np.ndarray, quality: Any, groups: GroupMask, boxes, argument=""
+) -> Transmission:
+    return _structured(codec, image, quality, groups, lambda g: g.group_ids())
+
+
+@register_scenario(
+    "category",
+    True,
+    "structured codecs: side info + the groups holding one category, e.g. category:person",
+    argument=lambda name: COCO_CATEGORIES[category_id(name)],
+)
+def _category(
+    codec: StructuredCodec, image: np.ndarray, quality: Any, groups: GroupMask, boxes, argument: str
+) -> Transmission:
+    cat = category_id(argument)
+    return _structured(codec, image, quality, groups, lambda g: g.groups_of_category(cat))
+
+
+@register_scenario(
+    "roi", True, "structured codecs with a rectangular mask around all objects (region-of-interest baseline)"
+)
+def _roi_scenario(
+    codec: StructuredCodec, image: np.ndarray, quality: Any, groups: GroupMask, boxes, argument=""
+) -> Transmission:
+    return _structured(codec, image, quality, _roi(groups, image), lambda g: g.group_ids())
 
 
 def _roi(groups: GroupMask, image: np.ndarray) -> GroupMask:

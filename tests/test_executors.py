@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 from conftest import REPO, start_until_rows
 
-from ssicbench.errors import BenchError, ExecutorError, WeightsMismatchError
+from ssicbench.codec_spec import CodecSpec
+from ssicbench.errors import BenchError, ExecutorError, UsageError, WeightsMismatchError
 from ssicbench.executors import RayExecutor, make_executor
-from ssicbench.jobs import run_jobs
+from ssicbench.jobs import run_study
 from ssicbench.store import RowStore
-from ssicbench.sweep import CodecSpec, run_sweep
+from ssicbench.sweep import run_sweep
 from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
 
 ray = pytest.importorskip("ray", reason="the `ray` extra is not installed")
@@ -66,7 +67,7 @@ def test_unreachable_address_fails_within_30_s_with_one_line():
 
 
 def test_local_executor_takes_no_cluster_options():
-    with pytest.raises(ExecutorError, match="--executor ray"):
+    with pytest.raises(UsageError, match=r"executor local does not take address \(it takes n_jobs\)"):
         make_executor("local", address="auto")
 
 
@@ -133,8 +134,19 @@ class DyingJob:
     counter: str
     uses_gpu: bool = False
 
+    @property
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def header(self) -> dict:
+        return {"name": self.name}
+
     def error_row(self, message: str) -> dict:
-        return {"name": self.name, "status": "error", "error": message}
+        return {**self.header, "status": "error", "error": message}
+
+    def by_value(self) -> DyingJob:
+        return self
 
 
 def die_then_work(job: DyingJob) -> dict:
@@ -150,7 +162,7 @@ def test_lost_worker_is_rerun_once_then_stored_as_error(ray_session, tmp_path):
     jobs = [DyingJob(name, deaths, str(tmp_path / f"{name}.count")) for name, deaths in [("a", 0), ("b", 1), ("c", 9)]]
     store = RowStore(tmp_path / "rows")
     executor = RayExecutor()
-    assert run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=executor).ran == 3
+    assert run_study(jobs, die_then_work, store, progress=False, executor=executor).ran == 3
     rows = {row["name"]: row for row in store.rows()}
     assert rows["a"]["attempts"] == 1 and rows["b"]["attempts"] == 2  # rerun once after its worker died
     assert rows["c"]["status"] == "error" and "lost 2 times" in rows["c"]["error"]
@@ -168,7 +180,7 @@ def test_driver_claims_jobs_and_waits_for_those_another_run_holds(ray_session, t
         3.0, lambda: (other.write("b", {"name": "b", "status": "ok", "by": "other"}), other.release("b"))
     )
     finish_b.start()
-    counts = run_jobs(jobs, die_then_work, store, lambda j: j.name, progress=False, executor=RayExecutor())
+    counts = run_study(jobs, die_then_work, store, progress=False, executor=RayExecutor())
     finish_b.join()
     assert (counts.ran, counts.by_others) == (3, 1)
     assert not (tmp_path / "b.count").exists()  # never handed to Ray: the other run held it

@@ -6,9 +6,9 @@ import json
 from conftest import REPO
 
 from ssicbench.cli import main
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.codecs import create_codec
 from ssicbench.published import load_published
-from ssicbench.sweep import CodecSpec
 
 
 def test_the_default_config_is_the_kodak_study_with_every_ssic_rate_point():

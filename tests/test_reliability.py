@@ -146,7 +146,7 @@ CASES = [
     ([*RD, "RD_PUBLISHED_STR"], "report.published: expected a list, got str"),
     ([*RD, "RD_ANCHORS_NUM"], "report.anchors[0]: expected a string, got int 1"),
     ([*RD, "RD_EXECUTOR_NUM"], "executor: expected an object {...}, got int 5"),
-    ([*RD, "RD_EXECUTOR_KIND"], "executor.kind: expected one of local, ray, got 'slurm'"),
+    ([*RD, "RD_EXECUTOR_KIND"], "unknown executor 'slurm'; known: local, ray"),
     ([*RD, "RD_GPUS_NAN"], "executor.gpus_per_job: expected a finite number, got nan"),
     ([*RD, "RD_VERSION_STR"], "config version '1'; this suite reads version 1"),
     ([*RD, "RD_DESCRIPTION_NUM"], "description: expected a string, got int 5"),

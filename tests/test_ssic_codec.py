@@ -8,7 +8,7 @@ import torch
 from ssic_helpers import SMALL, photo, pixel_groups, random_codec, random_model
 
 from ssicbench.codecs.bitstream import Bitstream
-from ssicbench.codecs.registry import create_codec, list_codecs
+from ssicbench.codecs.factory import create_codec, list_codecs
 from ssicbench.codecs.ssic import CheckpointError, SSICModel, load_model, make_config, save_checkpoint
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
 from ssicbench.codecs.ssic.coding import ENTROPY_MODULES, Coder

@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 from ssic_helpers import conformance_dir, pixel_groups
 
+from ssicbench.codecs.factory import create_codec
 from ssicbench.codecs.masks import cell_grid, load_group_mask
-from ssicbench.codecs.registry import create_codec
 from ssicbench.codecs.ssic import SSICModel, load_model, make_config
 from ssicbench.codecs.ssic.checkpoint import export_state_dict
 from ssicbench.codecs.ssic.coding import Coder

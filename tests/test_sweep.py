@@ -14,12 +14,13 @@ import pytest
 from conftest import REPO, smooth_image, start_until_rows
 from PIL import Image
 
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.codecs import create_codec
 from ssicbench.datasets import folder_dataset
 from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 from ssicbench.results import rows_frame
-from ssicbench.sweep import CodecSpec, run_sweep
+from ssicbench.sweep import run_sweep
 
 TIMING = ["encode_s", "decode_s"]
 JPEG = CodecSpec("jpeg", (20, 80))

@@ -7,6 +7,7 @@ import math
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,13 @@ from PIL import Image
 from test_bad_input import bomb_png
 
 from ssicbench.cli import main
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.datasets import folder_dataset
-from ssicbench.jobs import run_jobs
+from ssicbench.job import Job
+from ssicbench.jobs import run_study
 from ssicbench.results import rows_frame
 from ssicbench.store import RowStore
-from ssicbench.sweep import CodecSpec, run_sweep
+from ssicbench.sweep import run_sweep
 
 TIMING = ["encode_s", "decode_s"]
 
@@ -117,21 +120,41 @@ def test_changed_image_new_metric_and_failed_rows_recompute_exactly_what_is_miss
     assert len(written(rows_dir, before)) == 2
 
 
-def echo_work(job: str) -> dict:
-    return {"status": "ok", "job": job}
+@dataclass(frozen=True)
+class NamedJob:
+    """The smallest `Job`: its name is its key."""
+
+    key: str
+    uses_gpu: bool = False
+
+    @property
+    def header(self) -> dict:
+        return {"job": self.key}
+
+    def error_row(self, message: str) -> dict:
+        return {**self.header, "status": "error", "error": message}
+
+    def by_value(self) -> NamedJob:
+        return self
 
 
-def fail_work(job: str) -> dict:
+def echo_work(job: NamedJob) -> dict:
+    return {"status": "ok", "job": job.key}
+
+
+def fail_work(job: NamedJob) -> dict:
     return {"status": "error", "error": "transient"}
 
 
 def test_store_retries_error_rows_and_never_rewrites_ok_rows(tmp_path):
     store = RowStore(tmp_path / "rows")
-    assert run_jobs(["a", "b"], fail_work, store, str, progress=False).ran == 2
+    jobs = [NamedJob("a"), NamedJob("b")]
+    assert isinstance(jobs[0], Job)
+    assert run_study(jobs, fail_work, store, progress=False).ran == 2
     assert not store.done("a") and store.row("a")["error"] == "transient"
-    assert run_jobs(["a", "b"], echo_work, store, str, progress=False).ran == 2
+    assert run_study(jobs, echo_work, store, progress=False).ran == 2
     assert store.done("a") and store.row("a")["job"] == "a"
-    counts = run_jobs(["a", "b"], fail_work, store, str, progress=False)
+    counts = run_study(jobs, fail_work, store, progress=False)
     assert counts.ran == 0 and counts.already_done == 2 and store.done("b")
 
 

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from ssicbench.codec_spec import CodecSpec
 from ssicbench.datasets import shipped_kodak
 from ssicbench.errors import BenchError, MissingWeightsError
 from ssicbench.imageio import load_image
-from ssicbench.sweep import CodecSpec
 from ssicbench.tasks.ap_report import ap_table
 from ssicbench.tasks.cli import add_parser
 from ssicbench.tasks.coco_data import category_id

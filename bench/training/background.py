@@ -27,6 +27,8 @@ from ssicbench.errors import BenchError
 from ssicbench.files import write_atomic
 from ssicbench.training.config import TrainConfig
 
+__all__ = ["LOG_FIELDS", "ValidationLog", "main", "train_in_background", "validate", "validation_images"]
+
 LOG_FIELDS = ("time", "config", "step", "bpp", "psnr", "mse", "cost", "exported")
 
 

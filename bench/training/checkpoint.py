@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,9 @@ import numpy as np
 import torch
 
 from ssicbench.errors import CheckpointError, MissingWeightsError
+from ssicbench.files import write_atomic
+
+__all__ = ["load_checkpoint", "rng_state", "save_atomic", "set_rng_state"]
 
 
 def rng_state() -> dict[str, Any]:
@@ -32,12 +35,9 @@ def save_atomic(obj: Any, path: str | Path) -> None:
     """torch.save to a temp file in the same folder, then rename: a kill never leaves a half checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

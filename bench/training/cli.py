@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ssicbench.errors import UsageError
 
+__all__ = ["add_parser", "cmd_export", "cmd_train"]
+
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ssicbench.training.config import TrainConfig

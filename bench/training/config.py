@@ -9,6 +9,8 @@ from typing import Any
 from ssicbench.config import CONFIG_VERSION, RunConfig
 from ssicbench.validate import spec
 
+__all__ = ["MASK_SOURCES", "TrainConfig"]
+
 MASK_SOURCES = ("random", "none")
 
 

@@ -12,6 +12,8 @@ import torch
 from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 
+__all__ = ["PatchSampler", "random_group_masks"]
+
 
 class PatchSampler:
     """Random square crops with random flips from images held in memory: each crop comes from pool k (e.g.

@@ -18,6 +18,8 @@ from ssicbench.training.config import TrainConfig
 from ssicbench.training.export import write_weights
 from ssicbench.training.models import TrainableModel
 
+__all__ = ["evaluate_model"]
+
 
 def evaluate_model(
     trainable: TrainableModel, cfg: TrainConfig, run_dir: Path, device: torch.device

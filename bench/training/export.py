@@ -13,6 +13,8 @@ from ssicbench.training.checkpoint import load_checkpoint
 from ssicbench.training.config import TrainConfig
 from ssicbench.training.models import TrainableModel, build_trainable
 
+__all__ = ["coding_copy", "export_checkpoint", "write_weights"]
+
 
 def coding_copy(trainable: TrainableModel) -> torch.nn.Module:
     """A copy of the model in eval mode on the CPU with rANS tables built from its current weights."""

@@ -22,6 +22,8 @@ from typing import Any
 
 from ssicbench.training.config import TrainConfig
 
+__all__ = ["CALIBRATION_STEPS", "EXPORT_MARGIN_S", "main", "run_all", "steps_per_second", "train_family"]
+
 CALIBRATION_STEPS = 24
 EXPORT_MARGIN_S = 20.0  # reserved for exporting after training
 

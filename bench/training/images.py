@@ -18,6 +18,19 @@ from PIL import Image, ImageFilter
 from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 
+__all__ = [
+    "DISCS",
+    "PACKAGE_PHOTOS",
+    "PHOTO_SCALES",
+    "VALIDATION_PHOTOS",
+    "dead_leaves",
+    "dead_leaves_pool",
+    "load_training_images",
+    "multiscale",
+    "package_photo_paths",
+    "photo_palette",
+]
+
 # (package, path inside it) of every colour photograph these packages ship.
 PACKAGE_PHOTOS = (
     ("skimage", "data/astronaut.png"),

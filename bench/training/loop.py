@@ -24,6 +24,18 @@ from ssicbench.training.data import PatchSampler, random_group_masks
 from ssicbench.training.images import dead_leaves_pool, load_training_images, photo_palette
 from ssicbench.training.models import RDForward, TrainableModel, build_trainable
 
+__all__ = [
+    "LAST",
+    "Distributed",
+    "MetricLog",
+    "Trainer",
+    "lr_at",
+    "pick_device",
+    "progress_line",
+    "rd_loss",
+    "training_sampler",
+]
+
 log = logging.getLogger(__name__)
 
 LAST = "last.pt"

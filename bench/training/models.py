@@ -13,6 +13,8 @@ from torch import nn
 from ssicbench.codecs.ssic.config import LATENT_STRIDE, SSIC_VARIANTS
 from ssicbench.errors import CheckpointError, UnknownNameError
 
+__all__ = ["TABLE_BUFFERS", "RDForward", "TrainableModel", "build_trainable"]
+
 TABLE_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length")  # rANS tables: derived, rebuilt at export
 
 

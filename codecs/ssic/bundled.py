@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ssicbench.codecs.ssic.codec import StructuredSSICCodec
 
+__all__ = ["TINY_CONFIG", "TINY_QUALITIES", "TINY_WEIGHTS", "ZOO", "ssic_tiny"]
+
 ZOO = Path(str(resources.files("ssicbench.codecs.ssic") / "zoo"))
 TINY_QUALITIES = (1, 2, 3, 4, 5)  # rate points, low to high (configs/train/ssic-tiny-q<N>.json)
 TINY_WEIGHTS = {q: ZOO / f"ssic-tiny-q{q}.pth" for q in TINY_QUALITIES}

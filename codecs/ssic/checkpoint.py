@@ -29,6 +29,18 @@ from ssicbench.codecs.ssic.entropy import NUM_SCALES, check_tables
 from ssicbench.codecs.ssic.model import SSICModel
 from ssicbench.errors import CheckpointError, MissingWeightsError
 
+__all__ = [
+    "PRIOR",
+    "PRIOR_PARAMETERS",
+    "TABLES",
+    "export_state_dict",
+    "fingerprint",
+    "load_model",
+    "load_state",
+    "save_checkpoint",
+    "to_reference_key",
+]
+
 PRIOR_PARAMETERS = ("matrices.", "biases.", "factors.")
 TABLES = {"_cdf": "_quantized_cdf", "_cdf_offset": "_offset", "_cdf_length": "_cdf_length"}
 PRIOR = "z_em._prior._base."

@@ -47,6 +47,8 @@ from ssicbench.errors import BitstreamError, MissingWeightsError, UsageError
 from ssicbench.validate import check_value
 from ssicbench.weights import file_fingerprint
 
+__all__ = ["IMAGE_COPIES", "MAPS_HELD", "MAX_PIXELS", "MAX_SIDE", "SSICCodec", "StructuredSSICCodec", "make_ssic_codec"]
+
 MAX_SIDE = 1 << 15
 MAX_PIXELS = 1 << 26
 MAPS_HELD = 3  # largest feature maps a transform holds at once besides its window batch (rows, conv output, ...)

@@ -21,6 +21,8 @@ from ssicbench.codecs.ssic.entropy import RansTables, scale_indexes
 from ssicbench.codecs.ssic.layers import BATCH_BYTES
 from ssicbench.codecs.ssic.model import SSICModel, rows_of
 
+__all__ = ["ENTROPY_MODULES", "HYPER_STRIDE", "CodedImage", "Coder", "entropy_parameter_model", "group_positions"]
+
 HYPER_STRIDE = PAD_MULTIPLE // LATENT_STRIDE  # z is at 1/4 of the latent resolution
 ENTROPY_MODULES = ("h_s_m", "char_m_means", "char_m_scales", "y_em", "z_em")  # the entropy-parameter path
 

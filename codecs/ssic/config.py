@@ -8,6 +8,17 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "LATENT_STRIDE",
+    "PAD_MULTIPLE",
+    "SSIC_VARIANTS",
+    "VARIANTS",
+    "SSICConfig",
+    "Variant",
+    "make_config",
+    "variant_info",
+]
+
 LATENT_STRIDE = 16  # pixels per side of a latent cell of y, and of a group-mask cell: SSIC's one block size
 PAD_MULTIPLE = 64  # images are padded right/bottom to this multiple (the hyper latent is at 1/64)
 

@@ -20,6 +20,24 @@ from torch import Tensor
 
 from ssicbench.errors import BitstreamError
 
+__all__ = [
+    "LIKELIHOOD_BOUND",
+    "MAX_SYMBOL",
+    "PRECISION",
+    "TAIL_MASS",
+    "RansTables",
+    "build_factorized_tables",
+    "build_tables",
+    "check_tables",
+    "clamp_scales",
+    "factorized_bits",
+    "factorized_model",
+    "gaussian_bits",
+    "gaussian_model",
+    "scale_indexes",
+    "scale_table",
+]
+
 SCALE_MIN, SCALE_MAX, NUM_SCALES = 0.11, 256.0, 64
 TAIL_MASS = 2**-8
 LIKELIHOOD_BOUND = 1e-9

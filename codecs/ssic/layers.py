@@ -33,6 +33,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+__all__ = [
+    "BATCH_BYTES",
+    "FLOATS_PER_TOKEN",
+    "ROW_BLOCK",
+    "WINDOW_CHUNK",
+    "DenseWindows",
+    "GroupBasicLayer",
+    "GroupSwinBlock",
+    "Mlp",
+    "PatchEmbed",
+    "PatchUnEmbed",
+    "StageGrid",
+    "WindowAttention",
+    "WindowPlan",
+    "from_windows",
+    "pad_rows",
+    "relative_position_index",
+    "round_rows",
+    "same_key_bias",
+    "to_windows",
+    "window_keys",
+]
+
 ROW_BLOCK = 64
 WINDOW_CHUNK = 512  # windows per attention batch of the dense (training) path
 # Default working memory of one window batch of the row path. Its largest temporaries (the MLP's hidden layer)

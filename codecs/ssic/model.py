@@ -36,6 +36,8 @@ from ssicbench.codecs.ssic.layers import (
     pad_rows,
 )
 
+__all__ = ["LIKELIHOOD_BOUND", "SSICModel", "apply_pointwise", "batch_rows", "rows_of", "upsample_groups"]
+
 Y_MIN, Y_MAX = -255.5, 256.49
 LIKELIHOOD_BOUND = 1e-9  # lower bound of training likelihoods, as the reference
 

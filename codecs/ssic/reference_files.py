@@ -18,6 +18,8 @@ from pathlib import Path
 from ssicbench.codecs.ssic.coding import CodedImage
 from ssicbench.errors import BitstreamError
 
+__all__ = ["SLICES", "ReferenceFiles", "read_reference_files"]
+
 SLICES = 10
 
 

@@ -23,6 +23,24 @@ from ssicbench.codecs.bitstream import Bitstream
 from ssicbench.codecs.ssic.config import LATENT_STRIDE
 from ssicbench.errors import BitstreamError
 
+__all__ = [
+    "GROUP_PREFIX",
+    "MASK_BLOCKS",
+    "MAX_VARINT_BYTES",
+    "SIDE",
+    "decode_mask",
+    "encode_mask",
+    "group_section",
+    "keep_groups",
+    "pack_side",
+    "pack_strings",
+    "pad_group_mask",
+    "present_groups",
+    "section_group",
+    "unpack_side",
+    "unpack_strings",
+]
+
 SIDE = "side"
 GROUP_PREFIX = "group/"
 MASK_BLOCKS = (64, 32, 16)
