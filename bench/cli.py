@@ -271,24 +271,23 @@ def cmd_codecs(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from ssicbench import datasets
 
+    catalog = datasets.DATASETS
     if args.action == "list":
-        for name in datasets.DATASETS.names():
-            print(f"{name:<14} {datasets.DATASETS.get(name).info.get('description', '')}")
+        for name in catalog.names():
+            print(f"{name:<14} {catalog.get(name).info.get('description', '')}")
         return 0
-    if args.name == "kodak":
-        items = datasets.kodak_dataset(
-            root=args.dest, download=args.action == "fetch", base_url=args.url or datasets.KODAK_URL
-        )
-        if args.action == "verify":
-            sums = datasets.kodak_checksums()
-            bad = [i.name for i in items if datasets.file_digest(i.path, "sha256") != sums[i.name]]
-            if bad:
-                raise BenchError(f"checksum mismatch: {', '.join(bad)}")
-    elif args.name == "coco-val2017":
-        items = datasets.coco_val2017_dataset(root=args.dest, download=args.action == "fetch")
-    else:
-        items = datasets.load_dataset(args.name)
-    print(f"{args.name}: {len(items)} images in {items[0].path.parent}")
+    given = {"root": args.dest, "base_url": args.url, "download": args.action == "fetch"}
+    takes = catalog.options(args.name)
+    takes = list(given) if takes is None else takes  # a factory of **options takes them all
+    options = {k: v for k, v in given.items() if v is not None and k in takes}
+    for flag, key in (("--dest", "root"), ("--url", "base_url")):
+        if given[key] is not None and key not in takes:
+            raise UsageError(f"dataset {args.name} takes no {flag}")
+    dataset = catalog.create(args.name, **options)
+    verify = catalog.get(args.name).info.get("verify")
+    if args.action == "verify" and verify is not None:
+        verify(dataset)
+    print(f"{args.name}: {len(dataset.items)} images in {dataset.folder}")
     return 0
 
 

@@ -62,9 +62,15 @@ class Registry(Generic[T]):
         """The options the factory of `name` takes (None: any, it takes **kwargs)."""
         return factory_options(self.get(name).factory)
 
-    def check_options(self, name: str, options: Mapping[str, Any], spell: Callable[[str], str] = str) -> None:
+    def check_options(
+        self, name: str, options: Mapping[str, Any], spell: Callable[[str], str] = str, required: bool = False
+    ) -> None:
         """UsageError naming the options of `options` that `name` does not take, and those it does (`spell`: how
-        the command line writes an option)."""
+        the command line writes an option); with `required`, also those it needs and `options` lacks."""
+        if required:
+            missing = [k for k in factory_required(self.get(name).factory) if k not in options]
+            if missing:
+                raise UsageError(f"{self.kind} {name} needs {' and '.join(map(spell, missing))}")
         accepted = self.options(name)
         unknown = [k for k in options if accepted is not None and k not in accepted]
         if unknown:
@@ -113,3 +119,13 @@ def factory_types(factory: Callable[..., Any]) -> dict[str, Any]:
         if len(arms) == 1 and arms[0] in SIMPLE_TYPES and typing.get_origin(arms[0]) is None:
             simple[key] = hint
     return simple
+
+
+def factory_required(factory: Callable[..., Any]) -> list[str]:
+    """The keyword options `factory` has no default for."""
+    signature = factory.signature() if hasattr(factory, "signature") else inspect.signature(factory)
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ssicbench.cli_options import EXIT_ROWS_FAILED, EXIT_RULE, add_sweep_flags, cli_specs, key_values, sweep_overrides
-from ssicbench.tasks.coco_data import TASK_DATASETS
+from ssicbench.datasets import DATASETS
 from ssicbench.tasks.config import TaskConfig
 from ssicbench.tasks.group_masks import GROUPINGS
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
@@ -162,7 +162,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--pseudo-score", type=float, help="score a detection needs to be pseudo ground truth (0.5)")
     kinds = ", ".join(f"{n} ({SCENARIOS.get(n.partition(':')[0]).info['description']})" for n in scenario_names())
     p.add_argument("--scenario", dest="scenarios", action="append", help=f"repeatable; default full + objects. {kinds}")
-    p.add_argument("--dataset", choices=TASK_DATASETS.names(), help="default embedded")
+    p.add_argument("--dataset", help=f"a registered dataset: {', '.join(DATASETS.names())} (default embedded)")
     p.add_argument("--images", help="image folder (--dataset coco / images)")
     p.add_argument("--annotations", help="COCO-format annotation JSON (--dataset coco)")
     p.add_argument("--coco-root", help="folder holding val2017/ and annotations/ (--dataset coco-val2017)")

@@ -1,48 +1,28 @@
-"""Detection datasets in COCO format: COCO val2017, any images folder + annotation JSON, and the embedded default.
+"""A registered dataset (`ssicbench.datasets.DATASETS`) as a task study reads it: COCO-format ground truth plus
+where each image's file is, COCO's category names, and sub-sets of the ground truth for evaluation.
 
-`load_task_dataset("embedded")` needs nothing but the installed wheels: its images ship with scikit-image
-and its annotations (hand-traced polygons, `embedded_coco.json`) ship with this package.
+`load_task_dataset("embedded")` needs nothing but the installed wheels: its images ship with scikit-image and its
+hand-traced labels with the suite. Sets without labels (kodak, an image folder) give their images with no
+annotations, to be scored against pseudo ground truth.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ssicbench.datasets import IMAGE_SUFFIXES, coco_val2017_dataset, data_home, fetch_coco_annotations, shipped_kodak
-from ssicbench.errors import BenchError, UsageError
+from ssicbench.datasets import DATASETS
+from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
-from ssicbench.jsonfile import read_json_object
-from ssicbench.registry import Registry
-from ssicbench.validate import MAX_FLOAT, check_value
 from ssicbench.weights import optional_file_fingerprint
 
-__all__ = [
-    "COCO_CATEGORIES",
-    "EMBEDDED_ANNOTATIONS",
-    "TASK_DATASETS",
-    "TaskDataset",
-    "category_id",
-    "check_coco",
-    "coco_format_dataset",
-    "coco_val2017",
-    "embedded",
-    "image_folder",
-    "kodak",
-    "load_task_dataset",
-    "sub_ground_truth",
-]
-
-EMBEDDED_ANNOTATIONS = "embedded_coco.json"
+__all__ = ["COCO_CATEGORIES", "TaskDataset", "category_id", "load_task_dataset", "sub_ground_truth"]
 
 # The 80 COCO object categories in COCO's own 91-id space (ids 12, 26, 29, 30, 45, 66, 68, 69, 71, 83 unused).
 COCO_CATEGORIES: dict[int, str] = {
@@ -178,9 +158,6 @@ class TaskDataset:
         return any(ann.get("num_keypoints", 0) > 0 for ann in self.gt["annotations"])
 
 
-TASK_DATASETS: Registry[TaskDataset] = Registry("task dataset")
-
-
 def _subset(gt: dict[str, Any], limit: int | None) -> dict[str, Any]:
     """The first `limit` images (by id) and their annotations."""
     if not limit:
@@ -194,121 +171,24 @@ def _subset(gt: dict[str, Any], limit: int | None) -> dict[str, Any]:
     }
 
 
-@TASK_DATASETS.register("coco", description="any COCO-format dataset: --images DIR --annotations JSON")
-def coco_format_dataset(images: str | Path, annotations: str | Path, limit: int | None = None) -> TaskDataset:
-    """Images in `images`, ground truth in the COCO-format JSON `annotations`."""
-    images, annotations = Path(images), Path(annotations)
-    if not images.is_dir():
-        raise BenchError(f"image folder {images} does not exist")
-    gt = check_coco(read_json_object(annotations, "COCO annotations"), str(annotations))
-    return TaskDataset(annotations.stem, _subset(gt, limit), images)
-
-
-def check_coco(gt: dict[str, Any], source: str) -> dict[str, Any]:
-    """`gt` if it is COCO-format ground truth pycocotools can evaluate, else a UsageError naming the first bad
-    entry (`source`: the file): images, annotations and categories lists with typed fields, boxes of 4 finite
-    numbers with non-negative size, annotations of known images and categories, keypoints in triples."""
-    for key in ("images", "annotations", "categories"):
-        if key not in gt:
-            raise UsageError(f"{source}: {key}: missing (a COCO file has images, annotations and categories)")
-        check_value(gt[key], list, f"{source}: {key}")
-
-    def entry(kind: str, i: int, item: Any, fields: dict[str, type]) -> None:
-        if not isinstance(item, dict):
-            raise UsageError(f"{source}: {kind}[{i}]: expected an object {{...}}, got {type(item).__name__}")
-        for name, typ in fields.items():
-            if name not in item:
-                raise UsageError(f"{source}: {kind}[{i}]: missing {name!r}")
-            check_value(item[name], typ, f"{source}: {kind}[{i}].{name}")
-
-    for i, img in enumerate(gt["images"]):
-        entry("images", i, img, {"id": int, "file_name": str, "width": int, "height": int})
-    for i, cat in enumerate(gt["categories"]):
-        entry("categories", i, cat, {"id": int, "name": str})
-    image_ids, category_ids = {img["id"] for img in gt["images"]}, {cat["id"] for cat in gt["categories"]}
-    for i, ann in enumerate(gt["annotations"]):
-        entry("annotations", i, ann, {"image_id": int, "category_id": int})
-        where = f"{source}: annotations[{i}]"
-        if ann["image_id"] not in image_ids:
-            raise UsageError(f"{where}.image_id: {ann['image_id']} is not an image id of the file")
-        if ann["category_id"] not in category_ids:
-            raise UsageError(f"{where}.category_id: {ann['category_id']} is not a category id of the file")
-        box = ann.get("bbox")
-        if box is not None and not (
-            isinstance(box, list)
-            and len(box) == 4
-            and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in box)
-            and box[2] >= 0
-            and box[3] >= 0
-        ):
-            raise UsageError(f"{where}.bbox: expected 4 numbers [x, y, width >= 0, height >= 0], got {box!r}")
-        for name in ("area", "iscrowd", "num_keypoints"):
-            if name in ann:
-                check_value(ann[name], float, f"{where}.{name}")
-        if "keypoints" in ann:
-            check_value(ann["keypoints"], list[float], f"{where}.keypoints", low=-MAX_FLOAT)
-            if len(ann["keypoints"]) % 3:
-                raise UsageError(f"{where}.keypoints: expected (x, y, visibility) triples, got {len(ann['keypoints'])}")
-    return gt
-
-
-@TASK_DATASETS.register("coco-val2017", description="COCO val2017 instances (downloaded once, md5-verified)")
-def coco_val2017(root: str | Path | None = None, download: bool = True, limit: int | None = None) -> TaskDataset:
-    """COCO val2017 images + instances_val2017.json from `root` ($SSICBENCH_COCO), downloaded when missing."""
-    root = Path(root or os.environ.get("SSICBENCH_COCO") or data_home() / "coco")
-    annotations = root / "annotations" / "instances_val2017.json"
-    if not annotations.exists():
-        if not download:
-            raise BenchError(f"COCO annotations not found at {annotations}")
-        fetch_coco_annotations(root)
-    coco_val2017_dataset(root, download=download)
-    return coco_format_dataset(root / "val2017", annotations, limit)
-
-
-@TASK_DATASETS.register("embedded", description="6 scikit-image photos with hand-traced COCO annotations; offline")
-def embedded(limit: int | None = None) -> TaskDataset:
-    """Photos shipped with scikit-image, annotated by hand (persons, cat, cup, spoon, motorcycle, horse)."""
-    gt = json.loads((resources.files("ssicbench.tasks") / EMBEDDED_ANNOTATIONS).read_text())
-    return TaskDataset("embedded", _subset(gt, limit), Path(str(resources.files("skimage") / "data")))
-
-
 def _coco_categories() -> list[dict[str, Any]]:
     return [{"id": cid, "name": name} for cid, name in COCO_CATEGORIES.items()]
 
 
-@TASK_DATASETS.register("images", description="any folder of images, no labels (--images DIR; --ground-truth detector)")
-def image_folder(images: str | Path, limit: int | None = None, name: str = "") -> TaskDataset:
-    """Every image in `images` (ids 1.. in file-name order) without annotations: for pseudo ground truth."""
-    folder = Path(images)
-    if not folder.is_dir():
-        raise BenchError(f"image folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise BenchError(f"image folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    entries = []
-    for image_id, path in enumerate(files, 1):
-        height, width = load_image(path).shape[:2]
-        entries.append({"id": image_id, "file_name": path.name, "height": height, "width": width})
-    gt = {"images": entries, "annotations": [], "categories": _coco_categories()}
-    return TaskDataset(name or folder.name, _subset(gt, limit), folder)
-
-
-@TASK_DATASETS.register("kodak", description="the 24 Kodak images shipped with the suite, no labels (pseudo GT)")
-def kodak(limit: int | None = None) -> TaskDataset:
-    """Kodak (kodim01..24 = ids 1..24) without annotations: use with --ground-truth detector."""
-    return image_folder(shipped_kodak(), limit, name="kodak")
-
-
 @lru_cache(maxsize=4)
-def _cached_dataset(name: str, options_json: str, labels: str) -> TaskDataset:
-    return TASK_DATASETS.create(name, **json.loads(options_json))
+def _cached_dataset(name: str, options_json: str, limit: int | None, labels: str) -> TaskDataset:
+    dataset = DATASETS.create(name, **json.loads(options_json))
+    gt = dataset.ground_truth()
+    if not gt["categories"]:  # a set without labels: pseudo ground truth may hold any COCO category
+        gt = {**gt, "categories": _coco_categories()}
+    return TaskDataset(dataset.name, _subset(gt, limit), dataset.folder)
 
 
-def load_task_dataset(name: str, **options: Any) -> TaskDataset:
-    """A registered task dataset by name (cached per process and annotation file content; callers must not
-    modify it)."""
-    labels = optional_file_fingerprint(options.get("annotations"))  # edited labels are read anew
-    return _cached_dataset(name, json.dumps(options, sort_keys=True, default=str), labels)
+def load_task_dataset(name: str, limit: int | None = None, **options: Any) -> TaskDataset:
+    """The registered dataset `name` (first `limit` images by id) as a task reads it; cached per process and
+    annotation file content (edited labels are read anew); callers must not modify it."""
+    labels = optional_file_fingerprint(options.get("annotations"))
+    return _cached_dataset(name, json.dumps(options, sort_keys=True, default=str), limit, labels)
 
 
 def sub_ground_truth(gt: dict[str, Any], image_ids: list[int], annotations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ssicbench.config import CONFIG_VERSION, ExecutorConfig, RunConfig
-from ssicbench.errors import BenchError
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
 from ssicbench.validate import spec
 
 __all__ = ["TaskConfig"]
+
+
+DATASET_FLAGS = {"images": "--images", "annotations": "--annotations", "root": "--coco-root"}
 
 
 @dataclass
@@ -52,16 +54,13 @@ class TaskConfig(RunConfig):
         self.executor = ExecutorConfig.of(self.executor)
 
     def dataset_options(self) -> dict[str, Any]:
-        """Keyword arguments of the task dataset loader."""
-        options: dict[str, Any] = {"limit": self.limit} if self.limit else {}
-        if self.dataset == "coco":
-            if not (self.images and self.annotations):
-                raise BenchError("dataset coco needs --images DIR and --annotations JSON")
-            options.update(images=self.images, annotations=self.annotations)
-        if self.dataset == "images":
-            if not self.images:
-                raise BenchError("dataset images needs --images DIR")
-            options.update(images=self.images)
-        if self.dataset == "coco-val2017":
-            options.update(root=self.coco_root or None, download=self.download)
-        return options
+        """Keyword arguments of the dataset loader (`load_task_dataset`): the keys that are set; the dataset's
+        factory says which it takes and which it needs (`--images`, `--annotations`, `--coco-root`)."""
+        from ssicbench.datasets import DATASETS
+
+        given = {"images": self.images, "annotations": self.annotations, "root": self.coco_root}
+        options: dict[str, Any] = {key: value for key, value in given.items() if value}
+        if not self.download and "download" in (DATASETS.options(self.dataset) or ()):
+            options["download"] = False
+        DATASETS.check_options(self.dataset, options, lambda key: DATASET_FLAGS.get(key, key), required=True)
+        return {**options, "limit": self.limit} if self.limit else options

@@ -29,7 +29,10 @@ def http_root(tmp_path):
 
 def test_embedded_dataset_is_offline_and_readable():
     items = datasets.load_dataset("embedded")
-    assert len(items) >= 4
+    assert len(items) == 6  # the same six labelled photos as the task study's
+    assert [i.name for i in items] == sorted(
+        i["file_name"] for i in datasets.DATASETS.create("embedded").ground_truth()["images"]
+    )
     for item in items:
         image = load_image(item.path)
         assert image.ndim == 3 and image.shape[2] == 3 and min(image.shape[:2]) >= 256
@@ -53,7 +56,7 @@ def test_kodak_download_verifies_checksums(tmp_path, http_root, monkeypatch):
     sums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     monkeypatch.setattr(datasets, "kodak_checksums", lambda: sums)
     dest = tmp_path / "kodak"
-    items = datasets.kodak_dataset(root=dest, base_url=url)
+    items = datasets.kodak_dataset(root=dest, base_url=url).items
     assert [i.path.read_bytes() for i in items] == [files["kodim01.png"], files["kodim02.png"]]
 
     (www / "kodim02.png").write_bytes(b"tampered")
@@ -73,7 +76,7 @@ def test_missing_download_is_a_clear_error(tmp_path, http_root):
 def test_the_shipped_kodak_images_match_their_sha256(kodak_dir):
     sums = datasets.kodak_checksums()
     assert len(sums) == 24
-    items = datasets.kodak_dataset()
+    items = datasets.kodak_dataset().items
     assert [i.path.parent for i in items] == [kodak_dir] * 24  # the shipped copy, no download
     assert all(datasets.file_digest(i.path, "sha256") == sums[i.name] for i in items)
 
@@ -81,3 +84,12 @@ def test_the_shipped_kodak_images_match_their_sha256(kodak_dir):
 def test_incomplete_kodak_without_download_says_what_to_do(tmp_path):
     with pytest.raises(BenchError, match="data fetch kodak"):
         datasets.kodak_dataset(root=tmp_path, download=False)
+
+
+def test_data_command_fetches_verifies_and_refuses_flags_a_dataset_does_not_take(capsys):
+    from ssicbench.cli import main
+
+    assert main(["data", "verify", "kodak"]) == 0 and "kodak: 24 images" in capsys.readouterr().out
+    assert main(["data", "fetch", "embedded"]) == 0 and "embedded: 6 images" in capsys.readouterr().out
+    assert main(["data", "fetch", "embedded", "--url", "http://x/"]) == 2
+    assert capsys.readouterr().err.strip() == "error: dataset embedded takes no --url"

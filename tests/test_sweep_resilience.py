@@ -126,10 +126,11 @@ def test_changed_group_masks_are_coded_anew_equal_to_a_fresh_run(kodak_dir, tmp_
 
 
 def test_changed_labels_give_new_task_rows(tmp_path):
-    from ssicbench.tasks.coco_data import EMBEDDED_ANNOTATIONS, load_task_dataset
+    from ssicbench.datasets import EMBEDDED_ANNOTATIONS
+    from ssicbench.tasks.coco_data import load_task_dataset
 
     dataset = load_task_dataset("embedded", limit=1)
-    gt = json.loads((REPO / "tasks" / EMBEDDED_ANNOTATIONS).read_text())
+    gt = json.loads((REPO / "bench" / "data" / EMBEDDED_ANNOTATIONS).read_text())
     image = next(i for i in gt["images"] if i["id"] == dataset.image_ids()[0])
     gt = {**gt, "images": [image], "annotations": [a for a in gt["annotations"] if a["image_id"] == image["id"]]}
     labels = tmp_path / "labels.json"
