@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -129,6 +128,8 @@ def to_rgb8(img: Image.Image, path: Path, data: bytes | None = None) -> tuple[np
     sixteen = any(";16" in str(tile.args) for tile in img.tile) or img.mode.startswith("I;16")
     orientation = img.getexif().get(0x0112, 1)
     if sixteen:
+        import imagecodecs  # only here: 16-bit files are rare, and its import costs a tenth of a second
+
         raw = path.read_bytes() if data is None else data
         pixels = np.asarray(imagecodecs.imread(raw), dtype=np.float64)
         if pixels.ndim == 3 and pixels.shape[2] == 4:  # RGBA: alpha on white

@@ -60,3 +60,30 @@ def test_only_improvements_replace_the_exported_weights_and_a_restart_keeps_the_
     assert [(r["step"], r["cost"], r["exported"]) for r in log.rows[3:]] == [("3", "0.3", "1"), ("4", "0.35", "0")]
     assert ValidationLog(log_path).best("q1") == 0.3
     assert (zoo / "q1.pth").read_bytes() == measured[3]
+
+
+def test_the_one_shot_gpu_script_runs_on_the_cpu_and_leaves_weights_and_logs(image_folder, tmp_path):
+    import json
+    import tarfile
+
+    from ssicbench.training.oneshot import train_once
+
+    configs = []
+    for name, lmbda in (("tiny-q1", 0.003), ("tiny-q2", 0.03)):
+        cfg = config(image_folder, arch="ssic-charm", model=SMALL_SSIC, lmbda=lmbda).to_dict()
+        (tmp_path / f"{name}.json").write_text(json.dumps(cfg))
+        configs.append(tmp_path / f"{name}.json")
+    zoo = tmp_path / "zoo"
+    write_weights(build_trainable("ssic-charm", SMALL_SSIC), zoo / "tiny-q1.pth", step=0)  # shipped for q1 only
+    out = train_once(tmp_path / "out", 70, batch_size=2, device="cpu", chunk=2, configs=tuple(configs), zoo=zoo)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "tiny-q1.pth",
+        "tiny-q2.pth",
+        "train_logs.tar.gz",
+        "validation_log.csv",
+    ]
+    log = ValidationLog(out / "validation_log.csv")
+    assert log.best("tiny-q1") is not None and log.best("tiny-q2") is not None
+    assert [r["step"] for r in log.rows if r["config"] == "tiny-q1"][0] == "0"  # the shipped weights, measured first
+    with tarfile.open(out / "train_logs.tar.gz") as archive:
+        assert {"tiny-q1_train_log.csv", "tiny-q2_train_log.csv"} <= set(archive.getnames())

@@ -122,6 +122,8 @@ def train_in_background(
                 return log
             trainer.resume()
             trainer.cfg.steps = trainer.step + chunk
+            if budget_s:  # a chunk stops (checkpointed) when the budget runs out, then is validated
+                trainer.cfg.time_budget_s = max(budget_s - (time.perf_counter() - start), 1.0)
             trainer.run()
             candidate = write_weights(trainer.trainable, out / name / "candidate.pth", trainer.step)
             result = validate(candidate, trainer.cfg, images)
