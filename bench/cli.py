@@ -369,6 +369,9 @@ def _os_error(exc: OSError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # raised inside compressai
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         load_plugins(argv)  # before the parser: what they register shows in its choices and help
     except BenchError as exc:

@@ -210,17 +210,17 @@ def listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-@pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
-def test_bad_input_is_one_line_exit_2_and_leaves_no_output(argv, message, inputs, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no bpgenc
-    monkeypatch.chdir(tmp_path)
+def assert_refused(argv: list[str], message: str, files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """Run `argv` (placeholders: names of `files`, OUT/... in an empty folder) and assert the bad-input contract:
+    exit 2, one line on stderr holding `message`, no traceback, nothing written anywhere."""
     out = tmp_path / "out"
     out.mkdir()
-    before = listing(inputs["IN"].parent)
+    inputs = files["IN"].parent
+    before = listing(inputs)
 
     def resolve(arg: str) -> str:
         head, _, tail = arg.partition("/")
-        base = out if head == "OUT" else inputs.get(head)
+        base = out if head == "OUT" else files.get(head)
         return arg if base is None else str(base / tail if tail else base)
 
     status, err = run_cli([resolve(a) for a in argv], capsys)
@@ -228,8 +228,15 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(argv, message, inputs
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
     assert message in lines[0]
-    assert listing(out) == [] and listing(inputs["IN"].parent) == before
+    assert listing(out) == [] and listing(inputs) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(a)[:60] for a, _ in CASES])
+def test_bad_input_is_one_line_exit_2_and_leaves_no_output(argv, message, inputs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bpgenc
+    monkeypatch.chdir(tmp_path)
+    assert_refused(argv, message, inputs, tmp_path, capsys)
 
 
 def test_there_are_at_least_40_cases():

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import REPO, smooth_image
 from PIL import Image
-from test_bad_input import listing, run_cli
+from test_bad_input import assert_refused
 
 TRAIN = json.loads((REPO / "configs" / "train" / "ssic-tiny.json").read_text())
 COCO = {
@@ -259,23 +259,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
 ):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU, whatever the machine has
-    out = tmp_path / "out"
-    out.mkdir()
-    files = {**inputs, "JPEGBIN": jpeg_container}
-    before = listing(inputs["IN"].parent)
-
-    def resolve(arg: str) -> str:
-        head, _, tail = arg.partition("/")
-        base = out if head == "OUT" else files.get(head)
-        return arg if base is None else str(base / tail if tail else base)
-
-    status, err = run_cli([resolve(a) for a in argv], capsys)
-    assert status == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert message in lines[0]
-    assert listing(out) == [] and listing(inputs["IN"].parent) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert_refused(argv, message, {**inputs, "JPEGBIN": jpeg_container}, tmp_path, capsys)
 
 
 def test_there_are_at_least_80_cases():

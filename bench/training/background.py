@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ssicbench.errors import BenchError
 from ssicbench.files import write_atomic
-from ssicbench.training.config import TrainConfig
+from ssicbench.training.config import TrainConfig, set_overrides
 
 __all__ = ["LOG_FIELDS", "ValidationLog", "main", "train_in_background", "validate", "validation_images"]
 
@@ -154,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a key of every config")
     args = parser.parse_args(argv)
-    overrides: dict[str, Any] = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
+    overrides = set_overrides(args.set)
     if args.threads:
         import torch
 

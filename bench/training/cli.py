@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-
-from ssicbench.errors import UsageError
 
 __all__ = ["add_parser", "cmd_export", "cmd_train"]
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ssicbench.training.config import TrainConfig
+    from ssicbench.training.config import TrainConfig, set_overrides
     from ssicbench.training.loop import Trainer
 
     overrides = {"steps": args.steps, "device": args.device, "dataset": args.dataset, "batch_size": args.batch_size}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        try:
-            if not (sep and key):
-                raise ValueError
-            overrides[key] = json.loads(value)
-        except ValueError:
-            raise UsageError(
-                f"--set {item}: expected KEY=JSON, e.g. steps=100, milestones=[900], device='\"cpu\"'"
-            ) from None
+    overrides.update(set_overrides(args.set or []))
     from ssicbench.imageio import check_output_folder
 
     cfg = TrainConfig.load(args.config, **overrides)

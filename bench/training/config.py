@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ssicbench.config import CONFIG_VERSION, RunConfig
+from ssicbench.errors import UsageError
 from ssicbench.validate import spec
 
-__all__ = ["MASK_SOURCES", "TrainConfig"]
+__all__ = ["MASK_SOURCES", "TrainConfig", "set_overrides"]
 
 MASK_SOURCES = ("random", "none")
 
@@ -60,3 +63,19 @@ class TrainConfig(RunConfig):
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:  # type: ignore[override]
         """The config file at `path` with the `overrides` that are not None applied."""
         return super().load(path, overrides)
+
+
+def set_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """`--set KEY=JSON` flags as config overrides (UsageError for one that is not KEY=JSON)."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            if not (sep and key):
+                raise ValueError
+            overrides[key] = json.loads(value)
+        except ValueError:
+            raise UsageError(
+                f"--set {item}: expected KEY=JSON, e.g. steps=100, milestones=[900], device='\"cpu\"'"
+            ) from None
+    return overrides

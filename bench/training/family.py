@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import multiprocessing
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from ssicbench.training.config import TrainConfig
+from ssicbench.training.config import TrainConfig, set_overrides
 
 __all__ = ["CALIBRATION_STEPS", "EXPORT_MARGIN_S", "main", "run_all", "steps_per_second", "train_family"]
 
@@ -108,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, required=True, help="wall-clock seconds for training and export")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a key of every config")
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
+    overrides = set_overrides(args.set)
     configs = {Path(path).stem: TrainConfig.load(path, **overrides) for path in args.config}
     out = Path(args.out)
     train_family(configs, out, args.budget_s)
