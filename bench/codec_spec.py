@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ssicbench.codecs import Codec, StructuredCodec, create_codec
-from ssicbench.codecs.masks import load_group_mask, mask_file
+from ssicbench.codecs.masks import cell_grid, file_cell, load_group_mask, mask_file
 from ssicbench.datasets import ImageItem, shipped_kodak_masks
 from ssicbench.errors import BenchError, UsageError, WeightsMismatchError
 from ssicbench.weights import optional_file_fingerprint
@@ -84,18 +84,18 @@ class CodecSpec:
             weights = "unavailable"
         return f"{options}:{weights}" if weights else options
 
-    def group_mask(self, codec: Codec, image: ImageItem, image_hw: tuple[int, int]) -> np.ndarray | None:
-        """The group mask of `image` from `masks` (a PNG or .npy named like the image) on `codec`'s cells, None
-        without masks; a codec that is not structured takes none (UsageError)."""
+    def group_mask(self, codec: Codec, image: ImageItem, image_hw: tuple[int, int]) -> tuple[np.ndarray, int] | None:
+        """The group mask of `image` from `masks` (a PNG or .npy named like the image) and its cell size in pixels,
+        None without masks: on a structured codec's cells (it codes with it), else on the cells the file's grid
+        implies (the mask then only says where the region metrics are measured)."""
         if not self.masks:
             return None
-        if not isinstance(codec, StructuredCodec):
-            raise UsageError(f"codec {self.name!r} is not structured: it takes no group masks ('masks')")
         path = self.mask_path(image)
         if path is None:
             stem = Path(image.name).stem
             raise UsageError(f"no group mask for {image.name} in {self.mask_folder} ({stem}.npy or {stem}.png)")
-        return load_group_mask(path, codec.mask_shape(*image_hw))
+        cell = codec.mask_cell if isinstance(codec, StructuredCodec) else file_cell(path, image_hw[0])
+        return load_group_mask(path, cell_grid(*image_hw, cell)), cell
 
     @property
     def mask_folder(self) -> Path:

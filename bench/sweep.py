@@ -27,7 +27,7 @@ import numpy as np
 
 from ssicbench import metrics
 from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
-from ssicbench.codecs import Bitstream, Codec, StructuredCodec
+from ssicbench.codecs import Bitstream, Codec, StructuredCodec, is_structured
 from ssicbench.datasets import ImageItem
 from ssicbench.errors import BenchError, MetricError, MissingWeightsError
 from ssicbench.executors import Executor
@@ -35,6 +35,7 @@ from ssicbench.files import write_atomic
 from ssicbench.imageio import load_image
 from ssicbench.job import guarded
 from ssicbench.jobs import run_study
+from ssicbench.regions import pixel_groups, region_metrics
 from ssicbench.store import RowStore
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def plan_jobs(
             tuple(metric_names),
             digests[img.path],
             c.fingerprint(q),
-            str(containers) if c.masks else "",
+            str(containers) if c.masks and is_structured(c.name) else "",
             masks.get((c.masks, img.path), ""),
         )
         for c in codecs
@@ -129,7 +130,8 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
     codec = job.codec.build_for(job.quality, job.codec_digest)
     codec.check_quality(job.quality)
     image = load_image(job.image.path, job.image.data)
-    mask = job.codec.group_mask(codec, job.image, image.shape[:2])
+    grouping = job.codec.group_mask(codec, job.image, image.shape[:2])
+    mask = grouping[0] if grouping and isinstance(codec, StructuredCodec) else None  # what the codec codes with
     bitstream, full, encode_s = _encode(job, codec, image, mask)
     data, region = received_part(codec, bitstream, full, mask, job.codec.decode)
     start = time.perf_counter()
@@ -143,6 +145,8 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
     else:  # partial decoding: only PSNR is defined on an irregular region
         row.update(bpp_whole=8.0 * len(full) / (height * width), region_fraction=float(region.mean()))
         row["psnr_region"] = metrics.psnr(image[region], decoded[region])
+    if grouping is not None:  # every codec given masks: the region metrics of what the receiver decoded
+        row.update(region_metrics(image, decoded, pixel_groups(grouping[0], grouping[1], height, width), region))
     if row.get("metric_error") and any(math.isnan(row.get(c, 0.0)) for c in IMAGE_METRIC_COLUMNS):
         row.update(status="error", error=row["metric_error"])
     return row

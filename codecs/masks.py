@@ -20,6 +20,7 @@ from ssicbench.files import require_regular_file
 from ssicbench.imageio import open_image
 
 __all__ = [
+    "file_cell",
     "MASK_SUFFIXES",
     "MAX_GROUP_ID",
     "MODES",
@@ -92,6 +93,25 @@ def mask_file(folder: str | Path, image_name: str) -> Path | None:
     The one lookup of every command (rd and task) that reads a mask folder."""
     stem = Path(image_name).stem
     return next((p for p in (Path(folder) / f"{stem}{s}" for s in MASK_SUFFIXES) if p.is_file()), None)
+
+
+def file_cell(path: str | Path, height: int) -> int:
+    """The cell size in pixels of a mask file for an image `height` px high (a file stores ids, not its cell)."""
+    path = Path(path)
+    if not path.exists():
+        raise MaskError(f"group mask {path} does not exist")
+    require_regular_file(path, "group mask", MaskError)
+    if path.suffix.lower() == ".npy":
+        try:
+            rows = np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
+        except (ValueError, IndexError) as exc:
+            raise MaskError(f"group mask {path} is not a plain 2-D .npy array ({exc})") from None
+    else:
+        with open_image(path, "group mask") as image:
+            rows = image.size[1]
+    if not 1 <= rows <= height:
+        raise MaskError(f"group mask {path} has {rows} rows, which fit no cell size of a {height}-px high image")
+    return math.ceil(height / rows)
 
 
 def random_group_mask(shape: tuple[int, int], cell: int, seed: int = 0) -> np.ndarray:

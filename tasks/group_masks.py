@@ -26,7 +26,6 @@ from pycocotools import mask as mask_utils
 
 from ssicbench.codecs import masks as codec_masks
 from ssicbench.errors import MaskError
-from ssicbench.imageio import open_image
 
 __all__ = [
     "GROUPINGS",
@@ -38,7 +37,6 @@ __all__ = [
     "box_mask",
     "detection_group_mask",
     "enclosing_box",
-    "file_cell",
     "gt_group_mask",
     "padded_size",
     "roi_group_mask",
@@ -85,7 +83,7 @@ class GroupMask:
         """A mask file with `cell`-px cells (.npy of ids or PNG; None: the cell its grid implies, for codecs
         without groups that need only the groups' boxes); which categories its groups hold is unknown."""
         if cell is None:
-            cell = file_cell(path, height)
+            cell = codec_masks.file_cell(path, height)
         mask = codec_masks.load_group_mask(path, codec_masks.cell_grid(height, width, cell)).astype(np.int32)
         return cls(mask, cell, {int(g): {"category_ids": [], "annotation_ids": []} for g in np.unique(mask) if g > 0})
 
@@ -95,24 +93,6 @@ class GroupMask:
         rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
         x0, y0, x1, y1 = cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
         return [float(v * self.cell) for v in (x0, y0, x1 - x0, y1 - y0)]
-
-
-def file_cell(path: str | Path, height: int) -> int:
-    """The cell size in pixels of a mask file for an image `height` px high (a file stores ids, not its cell)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MaskError(f"group mask {path} does not exist")
-    if path.suffix.lower() == ".npy":
-        try:
-            rows = np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
-        except (ValueError, IndexError) as exc:
-            raise MaskError(f"group mask {path} is not a plain 2-D .npy array ({exc})") from None
-    else:
-        with open_image(path, "group mask") as image:
-            rows = image.size[1]
-    if not 1 <= rows <= height:
-        raise MaskError(f"group mask {path} has {rows} rows, which fit no cell size of a {height}-px high image")
-    return math.ceil(height / rows)
 
 
 def annotation_mask(ann: dict[str, Any], height: int, width: int) -> np.ndarray:

@@ -175,14 +175,20 @@ def test_new_weights_under_the_same_path_are_coded_anew_not_decoded_from_the_old
     assert len(list((tmp_path / "out" / "containers").glob("*.ssbc"))) == 2
 
 
-def test_masks_on_a_codec_without_groups_are_an_error_row_and_objects_need_masks(image_folder, tmp_path):
+def test_masks_on_a_codec_without_groups_measure_regions_and_objects_only_needs_groups(image_folder, tmp_path):
     with pytest.raises(BenchError, match="needs group masks"):
         CodecSpec("ssic-tiny", (1,), decode="objects")
     (tmp_path / "masks").mkdir()
     for i in range(4):
         np.save(tmp_path / "masks" / f"img{i}.npy", np.ones(((96 + 16 * i) // 16, 8), np.uint8))
-    spec = CodecSpec("jpeg", (50,), masks=str(tmp_path / "masks"))
+    specs = [
+        CodecSpec("jpeg", (50,), masks=str(tmp_path / "masks")),  # coded whole, measured per region
+        CodecSpec("jpeg", (50,), masks=str(tmp_path / "masks"), decode="objects", label="jpeg objects"),
+    ]
     rows = run_sweep(
-        [spec], "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False
+        specs, "imgs", folder_dataset(image_folder), tmp_path / "out", metric_names=["psnr"], progress=False
     )
-    assert {r["status"] for r in rows} == {"error"} and "not structured" in rows[0]["error"]
+    full = [r for r in rows if r["codec"] == "jpeg"]
+    assert {r["status"] for r in full} == {"ok"} and all(r["psnr_objects"] > 20 for r in full)
+    partial = [r for r in rows if r["codec"] == "jpeg objects"]
+    assert {r["status"] for r in partial} == {"error"} and "needs a structured codec" in partial[0]["error"]
