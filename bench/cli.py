@@ -276,13 +276,11 @@ def cmd_data(args: argparse.Namespace) -> int:
         for name in catalog.names():
             print(f"{name:<14} {catalog.get(name).info.get('description', '')}")
         return 0
-    given = {"root": args.dest, "base_url": args.url, "download": args.action == "fetch"}
-    takes = catalog.options(args.name)
-    takes = list(given) if takes is None else takes  # a factory of **options takes them all
-    options = {k: v for k, v in given.items() if v is not None and k in takes}
-    for flag, key in (("--dest", "root"), ("--url", "base_url")):
-        if given[key] is not None and key not in takes:
+    for flag, key, value in (("--dest", "root", args.dest), ("--url", "base_url", args.url)):
+        if value is not None and not catalog.takes(args.name, key):
             raise UsageError(f"dataset {args.name} takes no {flag}")
+    given = {"root": args.dest, "base_url": args.url, "download": args.action == "fetch"}
+    options = {k: v for k, v in given.items() if v is not None and catalog.takes(args.name, k)}
     dataset = catalog.create(args.name, **options)
     verify = catalog.get(args.name).info.get("verify")
     if args.action == "verify" and verify is not None:

@@ -129,9 +129,8 @@ class ExecutorConfig:
         """The executor; `n_jobs` sizes the local pool or a local Ray instance (Ray is imported only here)."""
         from ssicbench.executors import make_executor
 
-        given = {"address": self.address, "gpus_per_job": self.gpus_per_job, "ship_images": self.ship_images}
-        defaults = {"address": "", "gpus_per_job": 0.0, "ship_images": "auto"}
-        options = {k: v for k, v in given.items() if v != defaults[k]}  # only what was set reaches the factory
+        ray_keys = [f for f in fields(self) if f.name in ("address", "gpus_per_job", "ship_images")]
+        options = {f.name: getattr(self, f.name) for f in ray_keys if getattr(self, f.name) != f.default}  # set ones
         return make_executor(self.kind, n_jobs, **options, **self.options)
 
 

@@ -62,6 +62,11 @@ class Registry(Generic[T]):
         """The options the factory of `name` takes (None: any, it takes **kwargs)."""
         return factory_options(self.get(name).factory)
 
+    def takes(self, name: str, option: str) -> bool:
+        """Whether the factory of `name` takes `option` (a factory of **kwargs takes every option)."""
+        accepted = self.options(name)
+        return accepted is None or option in accepted
+
     def check_options(
         self, name: str, options: Mapping[str, Any], spell: Callable[[str], str] = str, required: bool = False
     ) -> None:
@@ -89,10 +94,8 @@ class Registry(Generic[T]):
 
 
 def factory_options(factory: Callable[..., Any]) -> list[str] | None:
-    """The keyword options `factory` takes (None when it takes **kwargs); a factory may state its own signature
-    with a `signature()` method (a lazily imported one)."""
-    signature = factory.signature() if hasattr(factory, "signature") else inspect.signature(factory)
-    params = signature.parameters.values()
+    """The keyword options `factory` takes (None when it takes **kwargs)."""
+    params = _signature(factory).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -123,9 +126,13 @@ def factory_types(factory: Callable[..., Any]) -> dict[str, Any]:
 
 def factory_required(factory: Callable[..., Any]) -> list[str]:
     """The keyword options `factory` has no default for."""
-    signature = factory.signature() if hasattr(factory, "signature") else inspect.signature(factory)
     return [
         p.name
-        for p in signature.parameters.values()
+        for p in _signature(factory).parameters.values()
         if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
+
+
+def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+    """The factory's signature; a factory may state its own with a `signature()` method (a lazily imported one)."""
+    return factory.signature() if hasattr(factory, "signature") else inspect.signature(factory)

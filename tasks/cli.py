@@ -60,7 +60,7 @@ def _detector_options(cfg: TaskConfig) -> dict[str, Any]:
         options["device"] = cfg.detector_device
     if cfg.score_threshold is not None:
         options["score_threshold"] = cfg.score_threshold
-    if not cfg.download and "download" in (DETECTORS.options(cfg.detector) or ["download"]):
+    if not cfg.download and DETECTORS.takes(cfg.detector, "download"):
         options["download"] = False  # --no-download also keeps detectors that could download from doing so
     DETECTORS.check_options(cfg.detector, options, lambda key: f"option {key}")
     return options

@@ -60,7 +60,7 @@ class TaskConfig(RunConfig):
 
         given = {"images": self.images, "annotations": self.annotations, "root": self.coco_root}
         options: dict[str, Any] = {key: value for key, value in given.items() if value}
-        if not self.download and "download" in (DATASETS.options(self.dataset) or ()):
+        if not self.download and DATASETS.takes(self.dataset, "download"):
             options["download"] = False
         DATASETS.check_options(self.dataset, options, lambda key: DATASET_FLAGS.get(key, key), required=True)
         return {**options, "limit": self.limit} if self.limit else options
