@@ -1,5 +1,5 @@
-"""Plug-ins: a Python file (or an importable module) that registers codecs, datasets, detectors, scenarios,
-metrics or executors by being imported. `run_bench.py --plugin my_codec.py rd ...` or
+"""Plug-ins: a Python file (or an importable module) that registers codecs, datasets, detectors, scenarios or
+executors by being imported. `run_bench.py --plugin my_codec.py rd ...` or
 `SSICBENCH_PLUGINS=my_codec.py:other_module` loads them before the command line is read, so what they register
 appears in choices and help. Each is loaded once per process (local worker processes inherit it)."""
 

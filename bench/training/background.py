@@ -7,14 +7,14 @@ Kodak) to real bytes with the current weights, and replaces the exported weights
 Every measurement goes to one CSV log, which is also where the best costs are read from on resume.
 
     nice -n 19 python -m ssicbench.training.background --config configs/train/ssic-tiny-q1.json ... \\
-        --out results/train/background --export-dir codecs/ssic/zoo --chunk 250 --set lr=5e-5 --set 'milestones=[]'
+        --out results/train/background --export-dir results/train/background/zoo --chunk 250 \\
+        --set lr=5e-5 --set 'milestones=[]'   # configs/train/README.md: the whole command, and shipping the weights
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,18 +43,11 @@ def validation_images() -> list[np.ndarray]:
 
 def validate(weights: Path, cfg: TrainConfig, images: Sequence[np.ndarray]) -> dict[str, float]:
     """Mean bpp (real bytes), PSNR and MSE of `images` coded with `weights`, and the RD cost of `cfg`'s lambda."""
-    from ssicbench.codecs import Bitstream, create_codec
+    from ssicbench.codecs import create_codec
+    from ssicbench.training.evaluate import code_images
 
-    codec = create_codec(cfg.arch, checkpoint=str(weights), config=cfg.model)
-    bpps, mses = [], []
-    for image in images:
-        data = codec.encode(image, 1).to_bytes()
-        decoded = codec.decode(Bitstream.from_bytes(data))
-        bpps.append(8 * len(data) / (image.shape[0] * image.shape[1]))
-        mses.append(float(np.mean((image.astype(np.float64) - decoded.astype(np.float64)) ** 2)) / 255**2)
-    bpp, mse = float(np.mean(bpps)), float(np.mean(mses))
-    psnr = float(np.mean([-10 * math.log10(max(m, 1e-12)) for m in mses]))
-    return {"bpp": bpp, "psnr": psnr, "mse": mse, "cost": cfg.lmbda * 255**2 * mse + bpp}
+    coded = code_images(create_codec(cfg.arch, checkpoint=str(weights), config=cfg.model), images, 1)
+    return {**coded, "cost": cfg.lmbda * 255**2 * coded["mse"] + coded["bpp"]}
 
 
 class ValidationLog:
