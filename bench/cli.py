@@ -106,11 +106,12 @@ def cmd_rd(args: argparse.Namespace) -> int:
         return EXIT_ROWS_FAILED
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     title = f"{dataset} ({len(images)} images)"
-    curves, table, written = _report([out_dir], published, anchors, out_dir, title=title)
+    curves, tables, written = _report([out_dir], published, anchors, out_dir, title=title)
+    tables.update(_region_studies(out_dir, specs, frame, curves, written))
     command = "run_bench.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "run_bench.py rd"
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds()
     run = RunInfo(command, dataset, len(images), elapsed, cpu, len(planned) - reused, reused, workers)
-    print(f"summary: {write_summary(out_dir, run, specs, summary, curves, table, written)}")
+    print(f"summary: {write_summary(out_dir, run, specs, summary, curves, tables, written)}")
     print(f"results in {out_dir}/ ({len(frame)} rows, {len(failed)} failed)")
     elapsed = time.perf_counter() - started
     print(
@@ -118,6 +119,28 @@ def cmd_rd(args: argparse.Namespace) -> int:
         f" jobs on {workers} workers"
     )
     return EXIT_ROWS_FAILED if len(failed) else 0
+
+
+def _region_studies(out_dir: Path, specs: Sequence, frame: Any, curves: Sequence, written: dict[str, Path]) -> dict:
+    """The structure cost (`structure_cost.csv`) and the bytes per group (`group_rates.csv`, `group_rates.png`)
+    of an rd run, where its codecs have them; returns the tables by name and adds the files to `written`."""
+    from ssicbench.group_rates import group_rate_summary, group_rates, plot_group_rates
+    from ssicbench.report import per_image
+    from ssicbench.structure_cost import structure_cost
+
+    tables = {"structure_cost": structure_cost(specs, curves, per_image(frame))}
+    groups = group_rates(frame)
+    tables["group_rates"] = group_rate_summary(groups)
+    for name, table in tables.items():
+        if len(table):
+            table.to_csv(out_dir / f"{name}.csv", index=False)
+            written[name] = out_dir / f"{name}.csv"
+    figure = plot_group_rates(groups, out_dir / "group_rates.png")
+    if figure:
+        written["group_rates_figure"] = figure
+    if len(tables["structure_cost"]):
+        print(tables["structure_cost"].to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="n/a"))
+    return tables
 
 
 def _cpu_seconds() -> float:
@@ -133,10 +156,13 @@ def _cpu_seconds() -> float:
 
 def _report(
     result_dirs: Sequence[Path], published: Sequence[str], anchors: Sequence[str], out_dir: Path, title: str
-) -> tuple[list, Any, dict[str, Path]]:
-    """Figures and BD tables of our runs' curves plus the published ones; returns (curves, BD table, files)."""
+) -> tuple[list, dict[str, Any], dict[str, Path]]:
+    """Figures and BD tables (whole image, regions; with bootstrap intervals over the runs' images) of our runs'
+    curves plus the published ones; returns (curves, BD tables by name, files)."""
+    import pandas as pd
+
     from ssicbench.published import load_published
-    from ssicbench.report import bd_tables, write_bd_table, write_report
+    from ssicbench.report import per_image, write_report
     from ssicbench.results import read_curves
 
     missing = [str(d) for d in result_dirs if not (Path(d) / "compressai").is_dir()]
@@ -151,19 +177,21 @@ def _report(
         if curve.name in ours:
             curve.name = f"{curve.name} (published)"
     curves += others
-    written = write_report(curves, out_dir, (), title)
     names = {c.name for c in curves}
     for anchor in (a for a in anchors if a not in names):
         log.warning("anchor %r is not among the curves; no BD table against it", anchor)
-    table = bd_tables(curves, anchors)
-    if len(table):
-        written["bd_table"] = write_bd_table(table, out_dir)
-        shown = table.drop(columns=[c for c in table.columns if c.endswith("_note")] + ["published"])
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="n/a"))
-        print(f"(n/a: the reason is in {out_dir / 'bd_table.md'})")
+    rows = [Path(d) / "rows.csv" for d in result_dirs if (Path(d) / "rows.csv").is_file()]
+    images = per_image(pd.concat([pd.read_csv(r) for r in rows], ignore_index=True)) if rows else {}
+    written = write_report(curves, out_dir, anchors, title, images)
+    tables = {name: pd.read_csv(written[name]) for name in ("bd_table", "bd_regions") if name in written}
+    for table in tables.values():
+        keep = [c for c in table.columns if not c.endswith(("_note", "_low", "_high")) and c != "published"]
+        print(table[keep].to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="n/a"))
+    if tables:
+        print(f"(intervals and the reasons for n/a: in {out_dir / 'bd_table.md'})")
     for name, path in written.items():
         print(f"{name}: {path}")
-    return curves, table, written
+    return curves, tables, written
 
 
 def _default_title(result_dirs: Sequence[Path]) -> str:

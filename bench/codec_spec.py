@@ -12,25 +12,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ssicbench.codecs import Codec, StructuredCodec, create_codec
-from ssicbench.codecs.masks import cell_grid, file_cell, load_group_mask, mask_file
+from ssicbench.codecs import Codec, StructuredCodec, create_codec, is_structured
+from ssicbench.codecs.masks import mask_file
 from ssicbench.datasets import ImageItem, shipped_kodak_masks
 from ssicbench.errors import BenchError, UsageError, WeightsMismatchError
+from ssicbench.group_masks import GroupMask
+from ssicbench.transmission import parse_scenario
 from ssicbench.weights import optional_file_fingerprint
 
-__all__ = ["DECODE", "MASK_SETS", "CodecSpec", "image_digest", "mask_digest"]
+__all__ = ["MASK_SETS", "CodecSpec", "image_digest", "mask_digest"]
 
-DECODE = ("all", "objects")  # what the receiver of a structured container decodes
 MASK_SETS = {"kodak": shipped_kodak_masks}  # group-mask folders shipped with the suite, by name
 
 
 @dataclass(frozen=True)
 class CodecSpec:
-    """A codec as a sweep names it: registry name, constructor options, the quality points to run and, for
-    structured codecs, the group masks to code with (`masks`: a folder or a shipped set such as "kodak") and
-    what the receiver decodes (`decode`: "all" groups or only the "objects", i.e. groups other than 0)."""
+    """A codec as a sweep names it: registry name, constructor options, the quality points to run, the group
+    masks (`masks`: a folder or a shipped set such as "kodak"; structured codecs code with them, every codec is
+    measured on them) and what the receiver gets (`decode`: "all", or a transmission scenario such as "objects",
+    "background", "category:person", "groups:1,3", "bbox-crops" or "full", which codes a structured codec's image
+    as one group)."""
 
     name: str
     qualities: tuple[Any, ...] = ()
@@ -40,14 +41,31 @@ class CodecSpec:
     decode: str = "all"
 
     def __post_init__(self) -> None:
-        if self.decode not in DECODE:
-            raise UsageError(f"codec {self.name}: decode must be one of {', '.join(DECODE)}, not {self.decode!r}")
-        if self.decode != "all" and not self.masks:
+        if self.decode == "all":
+            return
+        try:
+            scenario = parse_scenario(self.decode)
+        except BenchError as exc:
+            raise UsageError(f"codec {self.name}: decode must be 'all' or a scenario ({exc})") from None
+        object.__setattr__(self, "decode", scenario.name)  # the canonical spelling: category:1 -> category:person
+        if self.decode != "full" and not self.masks:
             raise UsageError(f"codec {self.name}: decode {self.decode!r} needs group masks ('masks')")
 
     @property
+    def scenario(self) -> str:
+        """The transmission scenario of `decode`: "all" is every group of a structured codec coding with masks,
+        else the full image."""
+        if self.decode != "all":
+            return self.decode
+        return "all-groups" if self.masks and is_structured(self.name) else "full"
+
+    @property
     def display(self) -> str:
-        return self.label or (self.name if self.decode == "all" else f"{self.name} ({self.decode} only)")
+        if self.label or self.decode == "all":
+            return self.label or self.name
+        if self.decode == "full":
+            return f"{self.name} (one group)" if is_structured(self.name) else f"{self.name} (full)"
+        return f"{self.name} ({self.decode} only)" if self.decode == "objects" else f"{self.name} ({self.decode})"
 
     @property
     def uses_gpu(self) -> bool:
@@ -84,18 +102,17 @@ class CodecSpec:
             weights = "unavailable"
         return f"{options}:{weights}" if weights else options
 
-    def group_mask(self, codec: Codec, image: ImageItem, image_hw: tuple[int, int]) -> tuple[np.ndarray, int] | None:
-        """The group mask of `image` from `masks` (a PNG or .npy named like the image) and its cell size in pixels,
-        None without masks: on a structured codec's cells (it codes with it), else on the cells the file's grid
-        implies (the mask then only says where the region metrics are measured)."""
+    def group_mask(self, codec: Codec, image: ImageItem, image_hw: tuple[int, int]) -> GroupMask | None:
+        """The group mask of `image` from `masks` (a PNG or .npy named like the image), None without masks: on a
+        structured codec's cells (it codes with it), else on the cells the file's grid implies (the mask then says
+        where the region metrics are measured and which boxes `bbox-crops` codes)."""
         if not self.masks:
             return None
         path = self.mask_path(image)
         if path is None:
             stem = Path(image.name).stem
             raise UsageError(f"no group mask for {image.name} in {self.mask_folder} ({stem}.npy or {stem}.png)")
-        cell = codec.mask_cell if isinstance(codec, StructuredCodec) else file_cell(path, image_hw[0])
-        return load_group_mask(path, cell_grid(*image_hw, cell)), cell
+        return GroupMask.from_file(path, *image_hw, codec.mask_cell if isinstance(codec, StructuredCodec) else None)
 
     @property
     def mask_folder(self) -> Path:
@@ -133,7 +150,7 @@ class CodecSpec:
         ):
             raise UsageError(
                 f"codec entry {entry!r}: expected a name or {{'name': str, 'qualities': [...], 'options': {{...}},"
-                " 'label': str, 'masks': str, 'decode': 'all' | 'objects'} (no other keys)"
+                " 'label': str, 'masks': str, 'decode': 'all' or a scenario} (no other keys)"
             )
         spec = cls(
             entry["name"],

@@ -25,16 +25,19 @@ __all__ = [
     "MIN_AXES_FRACTION",
     "PLOT_METRICS",
     "RATE_LABEL",
-    "REGION_METRIC",
-    "REGION_NOTE",
     "curve_label",
-    "curve_values",
     "plot_rd",
     "rd_figure",
     "save_figure",
 ]
 
-PLOT_METRICS = {"psnr": "PSNR RGB [dB]", "ms_ssim_db": "MS-SSIM RGB [dB]"}  # metric -> y-axis label
+PLOT_METRICS = {  # metric -> y-axis label; the region ones are measured on the pixels the receiver decoded
+    "psnr": "PSNR RGB [dB]",
+    "ms_ssim_db": "MS-SSIM RGB [dB]",
+    "psnr_objects": "PSNR in the object groups [dB]",
+    "psnr_background": "PSNR in the background group [dB]",
+    "psnr_boundary": "PSNR in the boundary band [dB]",
+}
 
 
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -45,24 +48,14 @@ MIN_AXES_FRACTION = 0.6
 FONT_SIZES = (8, 7, 6, 5)
 AXES_SCALES = (1.0, 1.25, 1.5)  # the axes may grow (text keeps its size) before the font shrinks
 MAX_LABEL = 48  # longer labels are shortened (with an ellipsis) only if nothing else keeps the axes large
-RATE_LABEL = "rate [bpp] (measured: whole container, header included)"
-REGION_METRIC = {"psnr": "psnr_region"}  # partial decoding: PSNR inside the decoded region
-REGION_NOTE = "PSNR in decoded region"
+RATE_LABEL = "rate [bpp] (measured: the bytes the receiver fetched, headers included)"
 
 
 def curve_label(curve: Curve, metric: str) -> str:
     """The legend text: the curve's name plus where its numbers come from."""
     if curve.figure_read:
         return f"{curve.name}, read off figure (approx.)"
-    if curve.metric(metric) is None and curve.metric(REGION_METRIC.get(metric, "")) is not None:
-        return f"{curve.name}, {REGION_NOTE}"
     return curve.name
-
-
-def curve_values(curve: Curve, metric: str):
-    """The curve's `metric` values, or for partial-decoding curves the region metric standing in for it."""
-    values = curve.metric(metric)
-    return values if values is not None else curve.metric(REGION_METRIC.get(metric, ""))
 
 
 def rd_figure(curves: Sequence[Curve], metric: str, title: str = ""):
@@ -73,7 +66,7 @@ def rd_figure(curves: Sequence[Curve], metric: str, title: str = ""):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    drawable = [(i, c) for i, c in enumerate(curves) if curve_values(c, metric) is not None]
+    drawable = [(i, c) for i, c in enumerate(curves) if c.metric(metric) is not None]
     if not drawable:
         return None
     fig = plt.figure()
@@ -86,9 +79,9 @@ def rd_figure(curves: Sequence[Curve], metric: str, title: str = ""):
             style.update(linestyle=":", markerfacecolor="none", linewidth=1.6)
         elif curve.published:
             style.update(linestyle="--", linewidth=1.0, markersize=4, alpha=0.85)
-        elif curve.metric(metric) is None:
+        elif curve.metric("bpp_whole") is not None:  # a partial decode: fewer bytes than were coded
             style.update(linestyle="-.")
-        (line,) = ax.plot(curve.bpp, curve_values(curve, metric), label=curve_label(curve, metric), **style)
+        (line,) = ax.plot(curve.bpp, curve.metric(metric), label=curve_label(curve, metric), **style)
         blocks["published" if curve.published else "measured (this run)"].append(line)
     _limits(ax, [c for _, c in drawable], metric)
     ax.set_xlabel(RATE_LABEL)
@@ -230,7 +223,7 @@ def _limits(ax, curves: Sequence[Curve], metric: str) -> None:
     if not measured:
         return
     high = 1.15 * max(float(c.bpp.max()) for c in measured)
-    inside = [curve_values(c, metric)[c.bpp <= high] for c in curves]
+    inside = [c.metric(metric)[c.bpp <= high] for c in curves]
     values = np.concatenate([v[np.isfinite(v)] for v in inside])
     ax.set_xlim(0, high)
     if len(values):

@@ -20,6 +20,7 @@ __all__ = [
     "ms_ssim",
     "ms_ssim_db",
     "psnr",
+    "psnr_from_mse",
 ]
 
 METRICS = ("psnr", "ms-ssim", "lpips")  # the names `--metrics` and configs take
@@ -31,7 +32,11 @@ PSNR_CAP_DB = 100.0  # identical images (MSE 0): a finite value, so means, curve
 
 def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     """PSNR in dB over all RGB samples of two uint8 images (peak 255), capped at `PSNR_CAP_DB`."""
-    mse = np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)
+    return psnr_from_mse(float(np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)))
+
+
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of a mean squared error of 8-bit samples (peak 255), capped at `PSNR_CAP_DB`."""
     return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10.0 * math.log10(255.0**2 / mse))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import maximum_filter, minimum_filter
 
-from ssicbench.metrics import psnr
+from ssicbench.metrics import psnr_from_mse
 
 __all__ = ["BAND_PX", "REGIONS", "boundary_band", "pixel_groups", "region_metrics"]
 
@@ -47,18 +47,20 @@ def region_metrics(
     `region_error` says why."""
     decoded_region = np.ones(groups.shape, bool) if decoded_region is None else decoded_region
     masks = {"objects": groups != 0, "background": groups == 0, "boundary": boundary_band(groups, radius)}
+    error = image.astype(np.float32) - decoded.astype(np.float32)  # exact: integer errors, sums below in float64
+    squared = np.einsum("hwc,hwc->hw", error, error)  # per pixel, over its three samples
     out: dict[str, Any] = {}
     reasons = []
     for name, region in masks.items():
         pixels = region & decoded_region
-        if not pixels.any():
+        count = int(np.count_nonzero(pixels))
+        if not count:
             out[f"mse_{name}"] = out[f"psnr_{name}"] = math.nan
             why = "the mask has none" if not region.any() else "none of it was decoded"
             reasons.append(f"{name}: {why}")
             continue
-        error = image[pixels].astype(np.float64) - decoded[pixels].astype(np.float64)
-        out[f"mse_{name}"] = float(np.mean(error**2))
-        out[f"psnr_{name}"] = psnr(image[pixels], decoded[pixels])
+        out[f"mse_{name}"] = float(squared.sum(where=pixels, dtype=np.float64)) / (3 * count)
+        out[f"psnr_{name}"] = psnr_from_mse(out[f"mse_{name}"])
     if reasons:
         out["region_error"] = "; ".join(reasons)
     return out

@@ -1,14 +1,17 @@
-"""Reports: Bjontegaard deltas (BD-rate, BD-PSNR) against anchors, with the reason where a delta cannot be had."""
+"""Reports: Bjontegaard deltas (BD-rate, BD-PSNR) against anchors, with the reason where a delta cannot be had and,
+for curves measured here, a bootstrap confidence interval over images."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.interpolate import PchipInterpolator
 
+from ssicbench import bootstrap
 from ssicbench.figures import PLOT_METRICS, plot_rd
 from ssicbench.files import write_atomic
 from ssicbench.results import Curve
@@ -16,18 +19,31 @@ from ssicbench.results import Curve
 __all__ = [
     "METRIC_NAMES",
     "MIN_BD_POINTS",
+    "REGION_METRICS",
+    "WHOLE_METRICS",
+    "PerImage",
     "bd_markdown",
     "bd_quality",
     "bd_rate",
     "bd_table",
     "bd_tables",
     "curve_source",
+    "format_bd",
     "pareto_front",
+    "per_image",
     "write_bd_table",
     "write_report",
 ]
 
-METRIC_NAMES = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM", "psnr_region": "region PSNR"}
+METRIC_NAMES = {
+    "psnr": "PSNR",
+    "ms_ssim_db": "MS-SSIM",
+    "psnr_objects": "object PSNR",
+    "psnr_background": "background PSNR",
+    "psnr_boundary": "boundary PSNR",
+}
+WHOLE_METRICS = ("psnr", "ms_ssim_db")  # the BD table of whole-image quality
+REGION_METRICS = ("psnr_objects", "psnr_boundary")  # the BD table of the regions SSIC's claims are about
 
 
 def _integral(x: np.ndarray, y: np.ndarray, low: float, high: float, method: str) -> float:
@@ -75,17 +91,63 @@ def bd_quality(
     return _delta(log_a, np.asarray(dist_a, float), log_t, np.asarray(dist_t, float), method)
 
 
+@dataclass
+class PerImage:
+    """One measured curve's per-image values: `values[column]` is (rate points x images), rate points in the
+    curve's order (by mean bpp), images in `images`' order; only images measured at every rate point."""
+
+    images: list[str]
+    values: dict[str, np.ndarray]
+
+    def take(self, column: str, images: Sequence[str]) -> np.ndarray | None:
+        """The (rate points x `images`) values of `column`; None when it was not measured on every one."""
+        if column not in self.values:
+            return None
+        where = {name: i for i, name in enumerate(self.images)}
+        return self.values[column][:, [where[name] for name in images]]
+
+
+def per_image(frame: pd.DataFrame) -> dict[str, PerImage]:
+    """Curve name -> its per-image values, from the rows of a run (successful rows only)."""
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    out = {}
+    for codec, part in ok.groupby("codec", sort=False):
+        bpp = part.pivot_table(index="quality", columns="image", values="bpp", aggfunc="first")
+        bpp = bpp.dropna(axis=1)
+        if bpp.empty:
+            continue
+        order = bpp.mean(axis=1).sort_values(kind="stable").index
+        bpp = bpp.loc[order]
+        values = {"bpp": bpp.to_numpy(float)}
+        for column in METRIC_NAMES:
+            if column in part:
+                table = part.pivot_table(index="quality", columns="image", values=column, aggfunc="first", dropna=False)
+                table = table.reindex(index=order, columns=bpp.columns)
+                if table.notna().all().all():
+                    values[column] = table.to_numpy(float)
+        out[str(codec)] = PerImage([str(c) for c in bpp.columns], values)
+    return out
+
+
 def bd_table(
-    curves: Sequence[Curve], anchor: str, metrics: Sequence[str] = ("psnr", "ms_ssim_db"), method: str = "cubic"
+    curves: Sequence[Curve],
+    anchor: str,
+    metrics: Sequence[str] = WHOLE_METRICS,
+    method: str = "cubic",
+    images: Mapping[str, PerImage] | None = None,
 ) -> pd.DataFrame:
     """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric.
 
     A cell that cannot be computed is NaN and its reason is in the `<metric>_note` column (empty when computed).
+    With `images` (from `per_image`), each computed cell of a measured curve gets a bootstrap interval over its
+    images (`bd_rate_<metric>_%_low`/`_high`, `bd_<metric>_low`/`_high`): the anchor's images are resampled with
+    the same draw when it was measured too (paired), a published anchor stays fixed.
     """
     by_name = {c.name: c for c in curves}
     if anchor not in by_name:
         raise KeyError(f"anchor {anchor!r} is not among the curves: {', '.join(sorted(by_name))}")
     ref = by_name[anchor]
+    images = images or {}
     rows = []
     for curve in curves:
         row = {"codec": curve.name, "source": curve_source(curve), "published": curve.published}
@@ -93,8 +155,45 @@ def bd_table(
         for metric in metrics:
             rate, quality, note = _bd_cells(ref, curve, metric, method)
             row[f"bd_rate_{metric}_%"], row[f"bd_{metric}"], row[f"{metric}_note"] = rate, quality, note
+            if images and not curve.published and (np.isfinite(rate) or np.isfinite(quality)):
+                (rate_low, rate_high), (low, high) = _bd_interval(
+                    ref, images.get(ref.name), images.get(curve.name), metric, method
+                )
+                keep_rate, keep_quality = np.isfinite(rate), np.isfinite(quality)
+                row[f"bd_rate_{metric}_%_low"] = rate_low if keep_rate else np.nan
+                row[f"bd_rate_{metric}_%_high"] = rate_high if keep_rate else np.nan
+                row[f"bd_{metric}_low"], row[f"bd_{metric}_high"] = (low, high) if keep_quality else (np.nan, np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _bd_interval(
+    ref: Curve, ref_images: PerImage | None, test: PerImage | None, metric: str, method: str
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Bootstrap intervals of (BD-rate, BD-quality) of `test` against `ref`, resampling images."""
+    none = ((np.nan, np.nan), (np.nan, np.nan))
+    if test is None or (ref_images is None and not ref.published):
+        return none
+    names = test.images if ref_images is None else [n for n in test.images if n in set(ref_images.images)]
+    curve = test.take("bpp", names), test.take(metric, names)
+    anchor = (ref_images.take("bpp", names), ref_images.take(metric, names)) if ref_images is not None else None
+    if len(names) < 2 or curve[1] is None or (anchor is not None and anchor[1] is None):
+        return none
+    draws = bootstrap.resamples(len(names))
+    means = [m[:, draws].mean(axis=2) for m in curve]  # (rate points, samples)
+    ref_means = [m[:, draws].mean(axis=2) for m in anchor] if anchor is not None else None
+    rates, qualities = [], []
+    with np.errstate(all="ignore"):
+        for s in range(len(draws)):
+            a = (ref_means[0][:, s], ref_means[1][:, s]) if ref_means is not None else (ref.bpp, ref.metric(metric))
+            (ra, qa), (rt, qt) = pareto_front(*a), pareto_front(means[0][:, s], means[1][:, s])
+            if min(len(qa), len(qt)) < MIN_BD_POINTS:
+                rates.append(np.nan)
+                qualities.append(np.nan)
+                continue
+            rates.append(bd_rate(ra, qa, rt, qt, method))
+            qualities.append(bd_quality(ra, qa, rt, qt, method))
+    return bootstrap.interval(np.array(rates)), bootstrap.interval(np.array(qualities))
 
 
 MIN_BD_POINTS = 4  # the cubic fit of the Bjontegaard method needs four points
@@ -105,8 +204,8 @@ def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float
     name = METRIC_NAMES.get(metric, metric)
     a, t = ref.metric(metric), curve.metric(metric)
     if t is None:
-        if metric == "psnr" and curve.metric("psnr_region") is not None:
-            return np.nan, np.nan, "measured inside the decoded region only (partial decoding), not whole-image"
+        if metric in WHOLE_METRICS and curve.metric("psnr_objects") is not None:
+            return np.nan, np.nan, "a partial decode has no whole-image quality (see the region table)"
         return np.nan, np.nan, f"curve has no {name}"
     if a is None:
         return np.nan, np.nan, f"anchor has no {name}"
@@ -125,6 +224,11 @@ def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float
         reasons.append(
             "BD-quality: rate ranges do not overlap" if _disjoint(ref.bpp, curve.bpp) else "BD-quality: not finite"
         )
+    low, high = max(a.min(), t.min()), min(a.max(), t.max())
+    for who, values in (("anchor", a), ("curve", t)):
+        inside = int(((values >= low) & (values <= high)).sum())
+        if np.isfinite(rate) and inside < MIN_BD_POINTS:
+            reasons.append(f"BD-rate: {inside} {who} point(s) inside the overlap of the {name} ranges")
     rate, quality = (v if np.isfinite(v) else np.nan for v in (rate, quality))
     return rate, quality, "; ".join(reasons)
 
@@ -153,10 +257,16 @@ def curve_source(curve: Curve) -> str:
     return "published" if curve.published else "measured"
 
 
-def bd_tables(curves: Sequence[Curve], anchors: Sequence[str], method: str = "cubic") -> pd.DataFrame:
+def bd_tables(
+    curves: Sequence[Curve],
+    anchors: Sequence[str],
+    method: str = "cubic",
+    metrics: Sequence[str] = WHOLE_METRICS,
+    images: Mapping[str, PerImage] | None = None,
+) -> pd.DataFrame:
     """`bd_table` against each anchor that is among the curves, stacked with an `anchor` column."""
     names = {c.name for c in curves}
-    tables = [bd_table(curves, a, method=method).assign(anchor=a) for a in anchors if a in names]
+    tables = [bd_table(curves, a, metrics, method, images).assign(anchor=a) for a in anchors if a in names]
     if not tables:
         return pd.DataFrame()
     table = pd.concat(tables, ignore_index=True)
@@ -164,42 +274,64 @@ def bd_tables(curves: Sequence[Curve], anchors: Sequence[str], method: str = "cu
 
 
 def bd_markdown(table: pd.DataFrame) -> str:
-    """The BD table as Markdown, one section per anchor; cells that cannot be computed say n/a and why."""
-    metrics = [c[len("bd_rate_") : -len("_%")] for c in table.columns if c.startswith("bd_rate_")]
+    """The BD table as Markdown, one section per anchor, with the bootstrap interval where there is one; cells
+    that cannot be computed say n/a, and the notes say why (or what to bear in mind)."""
+    metrics = [c[len("bd_rate_") : -len("_%")] for c in table.columns if c.startswith("bd_rate_") and c.endswith("_%")]
+    intervals = any(c.endswith("_low") for c in table.columns)
     parts = []
     for anchor, part in table.groupby("anchor", sort=False):
         header = ["curve", "source", "points"]
         for m in metrics:
             header += [f"BD-rate {METRIC_NAMES.get(m, m)} [%]", f"BD-{METRIC_NAMES.get(m, m)} [dB]"]
-        lines = ["| " + " | ".join([*header, "why n/a"]) + " |", "|" + "---|" * (len(header) + 1)]
+        lines = ["| " + " | ".join([*header, "notes"]) + " |", "|" + "---|" * (len(header) + 1)]
         for _, row in part.iterrows():
             cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
             notes = []
             for m in metrics:
-                cells += [_cell(row[f"bd_rate_{m}_%"], "+.1f"), _cell(row[f"bd_{m}"], "+.2f")]
-                if row.get(f"{m}_note"):
-                    notes.append(f"{METRIC_NAMES.get(m, m)}: {row[f'{m}_note']}")
+                cells += [format_bd(row, f"bd_rate_{m}_%", "+.1f"), format_bd(row, f"bd_{m}", "+.2f")]
+                note = row.get(f"{m}_note")
+                if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)
+                    notes.append(f"{METRIC_NAMES.get(m, m)}: {note}")
             lines.append("| " + " | ".join([*cells, "; ".join(notes)]) + " |")
-        parts.append(f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality)\n\n" + "\n".join(lines))
+        ci = (
+            f"; [low, high]: {bootstrap.CONFIDENCE:.0%} bootstrap interval over images ({bootstrap.SAMPLES} resamples)"
+            if intervals
+            else ""
+        )
+        parts.append(
+            f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality{ci})\n\n" + "\n".join(lines)
+        )
     return "\n\n".join(parts) + "\n"
 
 
-def _cell(value: float, fmt: str) -> str:
-    return "n/a" if pd.isna(value) else format(value, fmt)
+def format_bd(row: pd.Series, column: str, fmt: str) -> str:
+    """A BD value with its interval `[low, high]` when the table has one."""
+    value = row[column]
+    if pd.isna(value):
+        return "n/a"
+    low, high = row.get(f"{column}_low", np.nan), row.get(f"{column}_high", np.nan)
+    interval = "" if pd.isna(low) or pd.isna(high) else f" [{low:{fmt}}, {high:{fmt}}]"
+    return f"{value:{fmt}}{interval}"
 
 
-def write_bd_table(table: pd.DataFrame, out_dir: str | Path) -> Path:
-    """A BD table (from `bd_tables`) as CSV (returned) and Markdown in `out_dir`."""
+def write_bd_table(table: pd.DataFrame, out_dir: str | Path, name: str = "bd_table") -> Path:
+    """A BD table (from `bd_tables`) as CSV (returned) and Markdown in `out_dir`, as `name`.csv / .md."""
     out_dir = Path(out_dir)
-    table.to_csv(out_dir / "bd_table.csv", index=False)
-    write_atomic(out_dir / "bd_table.md", bd_markdown(table).encode())
-    return out_dir / "bd_table.csv"
+    table.to_csv(out_dir / f"{name}.csv", index=False)
+    write_atomic(out_dir / f"{name}.md", bd_markdown(table).encode())
+    return out_dir / f"{name}.csv"
 
 
 def write_report(
-    curves: Sequence[Curve], out_dir: str | Path, anchors: Sequence[str] = (), title: str = ""
+    curves: Sequence[Curve],
+    out_dir: str | Path,
+    anchors: Sequence[str] = (),
+    title: str = "",
+    images: Mapping[str, PerImage] | None = None,
 ) -> dict[str, Path]:
-    """RD plots for PSNR and MS-SSIM and, against each anchor among the curves, BD tables (CSV + Markdown)."""
+    """RD plots of every `PLOT_METRICS` metric some curve has and, against each anchor among the curves, the BD
+    tables (CSV + Markdown) of whole-image quality (`bd_table`) and of the regions (`bd_regions`: the curves measured
+    on group masks, against the anchors that were), with bootstrap intervals for the curves `images` has."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -207,7 +339,9 @@ def write_report(
         path = plot_rd(curves, metric, out_dir / f"rd_{metric}.png", title)
         if path:
             written[f"rd_{metric}"] = path
-    table = bd_tables(curves, anchors)
-    if len(table):
-        written["bd_table"] = write_bd_table(table, out_dir)
+    regions = [c for c in curves if any(c.metric(m) is not None for m in REGION_METRICS)]
+    for name, metrics, among in (("bd_table", WHOLE_METRICS, curves), ("bd_regions", REGION_METRICS, regions)):
+        table = bd_tables(among, anchors, metrics=metrics, images=images)
+        if len(table):
+            written[name] = write_bd_table(table, out_dir, name)
     return written

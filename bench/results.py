@@ -38,7 +38,10 @@ __all__ = [
 COMPRESSAI_KEYS = {
     "bpp": "bpp",
     "psnr": "psnr-rgb",
-    "psnr_region": "psnr-rgb-region",
+    "psnr_objects": "psnr-rgb-objects",
+    "psnr_background": "psnr-rgb-background",
+    "psnr_boundary": "psnr-rgb-boundary",
+    "bpp_whole": "bpp-whole-container",
     "ms_ssim": "ms-ssim-rgb",
     "ms_ssim_db": "ms-ssim-db-rgb",
     "region_fraction": "region-fraction",
@@ -50,7 +53,6 @@ MEAN_COLUMNS = [
     "bpp",
     "bpp_whole",
     "psnr",
-    "psnr_region",
     "psnr_objects",
     "psnr_background",
     "psnr_boundary",
@@ -61,7 +63,8 @@ MEAN_COLUMNS = [
     "encode_s",
     "decode_s",
 ]
-QUALITY_KEYS = ("psnr", "psnr_region", "ms_ssim", "ms_ssim_db", "lpips")  # a curve needs one of them
+# a curve needs one of them
+QUALITY_KEYS = ("psnr", "psnr_objects", "psnr_background", "psnr_boundary", "ms_ssim", "ms_ssim_db", "lpips")
 
 
 class PublishedDataError(UsageError):

@@ -1,6 +1,6 @@
-"""The one-page summary an `rd` run writes next to its results (README.md): figures, BD table, partial
-decoding, the machine, and what each codec's weights are, so that a demonstration model is never taken
-for a paper's."""
+"""The one-page summary an `rd` run writes next to its results (README.md): figures, BD tables, the region
+measurements (partial decoding, structure cost, bytes per group), the machine, and what each codec's weights are,
+so that a demonstration model is never taken for a paper's."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import pandas as pd
 
 from ssicbench.codec_spec import CodecSpec
 from ssicbench.files import write_atomic
-from ssicbench.report import bd_markdown, curve_source
+from ssicbench.regions import BAND_PX
+from ssicbench.report import bd_markdown, curve_source, format_bd
 from ssicbench.results import Curve
 
 __all__ = ["RunInfo", "machine", "write_summary"]
@@ -59,10 +60,11 @@ def write_summary(
     specs: Sequence[CodecSpec],
     summary: pd.DataFrame,
     curves: Sequence[Curve],
-    bd: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
     figures: Mapping[str, Path],
 ) -> Path:
-    """Write `out_dir/README.md` and return its path."""
+    """Write `out_dir/README.md` and return its path; `tables`: the BD tables (`bd_table`, `bd_regions`), the
+    `structure_cost` table and the `group_rates` summary, each where the run has one."""
     from ssicbench.codecs import list_codecs
 
     out_dir = Path(out_dir)
@@ -86,11 +88,25 @@ def write_summary(
         "",
         "## BD table",
         "",
-        bd_markdown(bd) if len(bd) else "No anchor curve was available, so no BD table.",
+        bd_markdown(tables["bd_table"]) if len(tables.get("bd_table", [])) else "No anchor curve, so no BD table.",
     ]
-    partial = [s for s in specs if s.decode != "all"]
-    if partial:
-        lines += ["## Partial decoding", "", *_partial_table(partial, summary), ""]
+    masked = [s for s in specs if s.masks]
+    if masked:
+        lines += ["## Regions (group masks)", "", *_region_table(masked, summary), ""]
+        if len(tables.get("bd_regions", [])):
+            lines += ["BD on the region PSNRs (the bits the receiver fetched):", "", bd_markdown(tables["bd_regions"])]
+        whole, region = (
+            set(tables.get(n, pd.DataFrame(columns=["anchor"]))["anchor"]) for n in ("bd_table", "bd_regions")
+        )
+        for anchor in sorted(whole - region):
+            lines.append(
+                f"No region BD against `{anchor}`: it has no region PSNR (a published curve is whole-image only;"
+                " run its codec here with the masks to measure it)."
+            )
+    if len(tables.get("structure_cost", [])):
+        lines += ["## Structure cost", "", *_structure_lines(tables["structure_cost"]), ""]
+    if len(tables.get("group_rates", [])):
+        lines += ["## Bytes per group", "", *_group_rate_lines(tables["group_rates"]), ""]
     lines += ["## Codecs and their weights", ""]
     for name, options in dict.fromkeys((s.name, json.dumps(s.options, sort_keys=True)) for s in specs):
         entry = registry.get(name, {})
@@ -118,20 +134,69 @@ def write_summary(
     return path
 
 
-def _partial_table(partial: Sequence[CodecSpec], summary: pd.DataFrame) -> list[str]:
-    """Per rate point: bits received vs the whole container, the share of pixels decoded, PSNR inside them."""
+def _region_table(masked: Sequence[CodecSpec], summary: pd.DataFrame) -> list[str]:
+    """Per curve measured on group masks and rate point: bits fetched and coded, pixels decoded, region PSNRs."""
     lines = [
-        "The receiver fetches the `side` section and the object groups (non-zero ids of the group masks) only;",
-        "bpp counts the bytes of that sub-container over all the image's pixels. PSNR is measured inside the",
-        "decoded region only (the object groups' pixels), so it is not comparable with whole-image PSNR.",
+        "Every codec given group masks is measured on them; a structured one also codes with them. Object PSNR is",
+        "over the pixels of the groups other than 0, background PSNR over group 0, boundary PSNR over the pixels",
+        f"within {BAND_PX} px (Chebyshev) of a pixel of another group; each only on the pixels the receiver decoded.",
+        "bpp fetched: the bytes the receiver got; bpp coded: all the sender coded (a partial decode fetches less).",
         "",
-        "| curve | quality | bpp received | bpp whole container | region [% of pixels] | PSNR in decoded region [dB] |",
-        "|---|---|---|---|---|---|",
+        "| curve | quality | bpp fetched | bpp coded | decoded [% of pixels] | object PSNR | background PSNR |"
+        " boundary PSNR |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for spec in partial:
+    for spec in dict.fromkeys(masked):
         for _, row in summary[summary["codec"] == spec.display].iterrows():
-            lines.append(
-                f"| {spec.display} | {row['quality']} | {row['bpp']:.3f} | {row['bpp_whole']:.3f} |"
-                f" {100 * row['region_fraction']:.1f} | {row['psnr_region']:.2f} |"
-            )
+            coded = row.get("bpp_whole", float("nan"))
+            decoded = row.get("region_fraction", float("nan"))
+            cells = [
+                spec.display,
+                str(row["quality"]),
+                f"{row['bpp']:.3f}",
+                _number(row["bpp"] if pd.isna(coded) else coded, ".3f"),
+                _number(100.0 if pd.isna(decoded) else 100 * decoded, ".1f"),
+                *(_number(row.get(f"psnr_{r}", float("nan")), ".2f") for r in ("objects", "background", "boundary")),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _structure_lines(cost: pd.DataFrame) -> list[str]:
+    """One line per structured curve: its BD against the same codec coding each image as one group."""
+    lines = [
+        "The structured curve against the same model coding each image as one group, on whole-image quality; its",
+        "bits include everything the receiver fetches, the group mask (side information) too.",
+        "",
+    ]
+    for _, row in cost.iterrows():
+        parts = []
+        for metric, name in (("psnr", "PSNR"), ("ms_ssim_db", "MS-SSIM")):
+            rate = format_bd(row, f"bd_rate_{metric}_%", "+.1f")
+            quality = format_bd(row, f"bd_{metric}", "+.2f")
+            parts.append(f"BD-rate ({name}) {rate} %, BD-{name} {quality} dB")
+        note = "; ".join(str(row[c]) for c in ("psnr_note", "ms_ssim_db_note") if c in row and row[c])
+        lines.append(
+            f"- `{row['codec']}` vs `{row['one_group']}`: " + "; ".join(parts) + (f" ({note})" if note else "")
+        )
+    return lines
+
+
+def _group_rate_lines(rates: pd.DataFrame) -> list[str]:
+    lines = [
+        "Bits per pixel spent inside the object groups and inside the background (each kind's bits over its pixels,",
+        "all images), and the bytes per image no group owns (header, side information, mask); figure",
+        "`group_rates.png` plots every group's bytes against its area.",
+        "",
+        "| curve | quality | bpp in objects | bpp in background | side bytes per image |",
+        "|---|---|---|---|---|",
+    ]
+    for _, row in rates.iterrows():
+        cells = [row["codec"], row["quality"], _number(row.get("bpp_objects", float("nan")), ".3f")]
+        cells += [_number(row.get("bpp_background", float("nan")), ".3f"), f"{row['side_bytes_per_image']:.0f}"]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    return lines
+
+
+def _number(value: float, fmt: str) -> str:
+    return "n/a" if pd.isna(value) else format(value, fmt)

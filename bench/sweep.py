@@ -6,9 +6,11 @@ quality, dataset and image, plus a hash of the image's bytes, of the codec's opt
 and the metrics asked for: a changed image, new weights or another metric is computed anew, never
 taken from an old row. Any failure in a job becomes an error row (retried by the next run).
 
-A structured codec given group masks (`masks`) codes each image with its mask; with `decode: "objects"` the
-receiver gets only the side information and the object groups (`received_part`), and PSNR is measured
-inside the decoded region. Full and object-only decoding of one image share one encode (`_encode`).
+A codec's `decode` says what the receiver gets, as a transmission scenario (`ssicbench.transmission`, the one the
+task study uses): a structured codec given group masks (`masks`) codes each image with its mask, and with
+`decode: "objects"` the receiver gets only the side information and the object groups. Every codec given masks is
+measured on them (`regions`): PSNR in the object groups, the background and the boundary band, on the pixels the
+receiver decoded. The decodings of one image with one mask share one encode (`_shared_encode`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 
 from ssicbench import metrics
 from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
-from ssicbench.codecs import Bitstream, Codec, StructuredCodec, is_structured
+from ssicbench.codecs import Bitstream, Codec, is_structured
 from ssicbench.datasets import ImageItem
 from ssicbench.errors import BenchError, MetricError, MissingWeightsError
 from ssicbench.executors import Executor
@@ -37,10 +38,11 @@ from ssicbench.job import guarded
 from ssicbench.jobs import run_study
 from ssicbench.regions import pixel_groups, region_metrics
 from ssicbench.store import RowStore
+from ssicbench.transmission import Encode, encode_image, parse_scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RDJob", "distortion_row", "plan_jobs", "received_part", "run_rd_job", "run_sweep"]
+__all__ = ["RDJob", "distortion_row", "plan_jobs", "run_rd_job", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -130,23 +132,26 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
     codec = job.codec.build_for(job.quality, job.codec_digest)
     codec.check_quality(job.quality)
     image = load_image(job.image.path, job.image.data)
-    grouping = job.codec.group_mask(codec, job.image, image.shape[:2])
-    mask = grouping[0] if grouping and isinstance(codec, StructuredCodec) else None  # what the codec codes with
-    bitstream, full, encode_s = _encode(job, codec, image, mask)
-    data, region = received_part(codec, bitstream, full, mask, job.codec.decode)
-    start = time.perf_counter()
-    decoded = codec.decode(Bitstream.from_bytes(data))
-    decode_s = time.perf_counter() - start
     height, width = image.shape[:2]
-    row.update(status="ok", height=height, width=width, bytes=len(data), bpp=8.0 * len(data) / (height * width))
-    row.update(encode_s=encode_s, decode_s=decode_s)
-    if region is None:
-        row.update(distortion_row(image, decoded, job.metrics))
-    else:  # partial decoding: only PSNR is defined on an irregular region
-        row.update(bpp_whole=8.0 * len(full) / (height * width), region_fraction=float(region.mean()))
-        row["psnr_region"] = metrics.psnr(image[region], decoded[region])
-    if grouping is not None:  # every codec given masks: the region metrics of what the receiver decoded
-        row.update(region_metrics(image, decoded, pixel_groups(grouping[0], grouping[1], height, width), region))
+    groups = job.codec.group_mask(codec, job.image, (height, width))
+    boxes = [groups.box(g) for g in groups.group_ids()] if groups is not None else []
+    sent = parse_scenario(job.codec.scenario).transmit(codec, image, job.quality, groups, boxes, _shared_encode(job))
+    pixels = height * width
+    row.update(status="ok", height=height, width=width, bytes=sent.num_bytes, bpp=8.0 * sent.num_bytes / pixels)
+    row.update(encode_s=sent.encode_s, decode_s=sent.decode_s)
+    if sent.region is None:
+        row.update(distortion_row(image, sent.decoded, job.metrics))
+    else:  # partial decoding: whole-image metrics are undefined; the region metrics below say how good it is
+        row.update(region_fraction=float(sent.region.mean()))
+    if sent.coded_bytes is not None and sent.coded_bytes != sent.num_bytes:
+        row["bpp_whole"] = 8.0 * sent.coded_bytes / pixels
+    if groups is not None:  # every codec given masks: the region metrics of what the receiver decoded
+        ids = pixel_groups(groups.mask, groups.cell, height, width)
+        row.update(region_metrics(image, sent.decoded, ids, sent.region))
+        if sent.group_bytes is not None:  # how the structured codec spent its bytes: per group, with its area
+            area = dict(zip(*np.unique(ids, return_counts=True)))
+            row["group_bytes"] = json.dumps({str(g): n for g, n in sent.group_bytes.items()})
+            row["group_pixels"] = json.dumps({str(g): int(area.get(g, 0)) for g in sent.group_bytes})
     if row.get("metric_error") and any(math.isnan(row.get(c, 0.0)) for c in IMAGE_METRIC_COLUMNS):
         row.update(status="error", error=row["metric_error"])
     return row
@@ -155,58 +160,34 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
 IMAGE_METRIC_COLUMNS = ("psnr", "ms_ssim", "ms_ssim_db")  # a NaN here is this image's failure, not the setup's
 
 
-def _encode(job: RDJob, codec: Codec, image: np.ndarray, mask: np.ndarray | None) -> tuple[Bitstream, bytes, float]:
-    """The container of `job` (parsed, serialized) and its encode time.
-
-    With group masks, full and object-only decoding of one image share one encode: the first job to code it
-    keeps the container (and its encode time) under `job.containers`, named after everything it depends on.
-    """
+def _shared_encode(job: RDJob) -> Encode:
+    """The `Encode` of `job`: with group masks, the jobs decoding one image in different ways share one encode,
+    the first keeping the container (and its encode time) under `job.containers`, named after everything it
+    depends on. Encodes without a mask (full images, crops) are made each time."""
     spec = job.codec
-    cached = None
-    if job.containers and job.image.data is None:  # an image sent by value: no shared folder to share it in
-        # the row key's identity (image bytes, options, weights): new weights never meet an old container
-        source = [spec.name, job.mask_digest, job.quality, job.image_digest, job.codec_digest]
+
+    def encode(codec: Codec, image: np.ndarray, quality: Any, mask: np.ndarray | None) -> tuple[bytes, float]:
+        if mask is None or not job.containers or job.image.data is not None:  # by value: no shared folder
+            return encode_image(codec, image, quality, mask)
+        # the row key's identity (image bytes, mask, options, weights): new weights never meet an old container
+        source = [spec.name, job.mask_digest, quality, job.image_digest, job.codec_digest]
         digest = hashlib.sha1(json.dumps(source, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        cached = Path(job.containers) / f"{spec.name}-q{job.quality}-{Path(job.image.name).stem}-{digest}.ssbc"
+        cached = Path(job.containers) / f"{spec.name}-q{quality}-{Path(job.image.name).stem}-{digest}.ssbc"
         if cached.exists():
             try:
                 data = cached.read_bytes()
                 encode_s = float(json.loads(cached.with_suffix(".json").read_text())["encode_s"])
-                return Bitstream.from_bytes(data), data, encode_s
+                Bitstream.from_bytes(data)
+                return data, encode_s
             except (OSError, ValueError, KeyError, TypeError, BenchError) as exc:  # damaged: coded anew below
                 log.warning("damaged shared container %s (%s): coding it anew", cached.name, exc)
-    start = time.perf_counter()
-    bitstream = codec.encode(image, job.quality, **({} if mask is None else {"mask": mask}))
-    data = bitstream.to_bytes()
-    encode_s = time.perf_counter() - start
-    if cached is not None:  # the time first, then the container: a container on disk always has its time
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        data, encode_s = encode_image(codec, image, quality, mask)
+        cached.parent.mkdir(parents=True, exist_ok=True)  # the time first: a container on disk always has its time
         write_atomic(cached.with_suffix(".json"), json.dumps({"encode_s": encode_s}).encode())
         write_atomic(cached, data)
-    return bitstream, data, encode_s
+        return data, encode_s
 
-
-def received_part(
-    codec: Codec, bitstream: Bitstream, full: bytes, mask: np.ndarray | None, decode: str
-) -> tuple[bytes, np.ndarray | None]:
-    """What the receiver gets (serialized) and the pixels it decodes (None: the whole image).
-
-    "all": the whole container. "objects": what the structured codec's `receive` gives a receiver fetching
-    the groups other than 0 (`groups`), so the bytes counted are those of the received part only.
-    """
-    if decode == "all":
-        return full, None
-    if not isinstance(codec, StructuredCodec) or mask is None:
-        raise BenchError(f"codec {codec.name!r}: decode {decode!r} needs a structured codec and group masks")
-    objects = [g for g in codec.groups(bitstream) if g != 0]
-    if not objects:
-        raise BenchError("the group mask has no object group (only background 0): nothing to decode")
-    data = codec.receive(bitstream, objects).to_bytes()
-    cells = np.isin(mask, objects)
-    region = np.kron(cells, np.ones((codec.mask_cell, codec.mask_cell), dtype=bool))[
-        : bitstream.height, : bitstream.width
-    ]
-    return data, region
+    return encode
 
 
 def distortion_row(image, decoded, names: Sequence[str]) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import statistics
 import time
 
 from ssicbench.codecs import StructuredCodec, create_codec
+from ssicbench.group_masks import gt_group_mask
 from ssicbench.tasks.coco_data import load_task_dataset
 from ssicbench.tasks.detectors import create_detector
-from ssicbench.tasks.group_masks import gt_group_mask
-from ssicbench.tasks.scenarios import parse_scenario
+from ssicbench.transmission import parse_scenario
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ from typing import Any
 
 from ssicbench.cli_options import EXIT_ROWS_FAILED, EXIT_RULE, add_sweep_flags, cli_specs, key_values, sweep_overrides
 from ssicbench.datasets import DATASETS
+from ssicbench.group_masks import GROUPINGS
 from ssicbench.tasks.config import TaskConfig
-from ssicbench.tasks.group_masks import GROUPINGS
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
-from ssicbench.tasks.scenarios import SCENARIOS, scenario_names
+from ssicbench.transmission import SCENARIOS, scenario_names
 
 __all__ = ["add_parser", "cmd_task", "task_config"]
 

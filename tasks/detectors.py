@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ssicbench.coco_categories import COCO_CATEGORIES, category_id
 from ssicbench.errors import BenchError, ImageReadError, MissingWeightsError
 from ssicbench.registry import Registry
-from ssicbench.tasks.coco_data import COCO_CATEGORIES, category_id
 from ssicbench.weights import hub_checkpoint
 
 __all__ = [

@@ -17,7 +17,7 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from ssicbench.tasks.group_masks import annotation_mask
+from ssicbench.group_masks import annotation_mask
 
 __all__ = ["IOU_TYPES", "STAT_NAMES", "coco_evaluate", "inside_fraction", "restrict_to_region"]
 

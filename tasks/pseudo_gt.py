@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from pycocotools import mask as mask_utils
 
-from ssicbench.tasks.coco_data import COCO_CATEGORIES, TaskDataset
+from ssicbench.coco_categories import COCO_CATEGORIES
+from ssicbench.tasks.coco_data import TaskDataset
 
 if TYPE_CHECKING:  # detectors import torch; the CLI imports this module at start-up
     from ssicbench.tasks.detectors import Detector

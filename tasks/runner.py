@@ -25,15 +25,15 @@ from ssicbench.codecs import StructuredCodec, is_structured
 from ssicbench.codecs.masks import mask_file
 from ssicbench.errors import BenchError, ExecutorError, WeightsMismatchError
 from ssicbench.executors import Executor
+from ssicbench.group_masks import GroupMask, detection_group_mask, gt_group_mask
 from ssicbench.job import guarded
 from ssicbench.jobs import run_study
 from ssicbench.store import RowStore
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
 from ssicbench.tasks.evaluate import restrict_to_region
-from ssicbench.tasks.group_masks import GroupMask, detection_group_mask, gt_group_mask
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS, describe, pseudo_ground_truth
-from ssicbench.tasks.scenarios import Scenario, Transmission, parse_scenario
+from ssicbench.transmission import Scenario, Transmission, parse_scenario
 from ssicbench.weights import optional_file_fingerprint
 
 __all__ = [

@@ -54,10 +54,14 @@ def test_fifty_curves_are_fifty_distinct_styles_and_sources_look_different():
     assert len(figure_read) == 1 and figure_read[0].get_linestyle() == ":"
 
 
-def test_partial_decoding_curves_are_drawn_as_region_psnr(tmp_path):
-    region = Curve("ssic (objects only)", {"bpp": [0.2, 0.4], "psnr_region": [30.0, 33.0]})
-    fig = rd_figure([region], "psnr")
-    (line,) = fig.axes[0].get_lines()
-    assert "PSNR in decoded region" in line.get_label() and line.get_linestyle() == "-."
-    assert "header included" in fig.axes[0].get_xlabel()
+def test_a_partial_decode_is_drawn_only_on_the_region_figures_dash_dotted_at_the_bytes_fetched(tmp_path):
+    region = Curve("ssic (objects only)", {"bpp": [0.2, 0.4], "bpp_whole": [0.3, 0.6], "psnr_objects": [30.0, 33.0]})
+    whole = Curve("jpeg", {"bpp": [0.3, 0.6], "psnr": [28.0, 31.0], "psnr_objects": [29.0, 32.0]})
+    fig = rd_figure([region, whole], "psnr_objects")
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert lines["ssic (objects only)"].get_linestyle() == "-." and lines["jpeg"].get_linestyle() == "-"
+    assert list(lines["ssic (objects only)"].get_xdata()) == [0.2, 0.4]  # the bytes fetched, not those coded
+    assert "fetched" in fig.axes[0].get_xlabel() and "object groups" in fig.axes[0].get_ylabel()
+    (line,) = rd_figure([region, whole], "psnr").axes[0].get_lines()  # no whole-image PSNR: not on that figure
+    assert line.get_label() == "jpeg"
     assert plot_rd([region], "ms_ssim_db", tmp_path / "none.png") is None

@@ -17,7 +17,8 @@ def test_the_default_config_is_the_kodak_study_with_every_ssic_rate_point():
     specs = [CodecSpec.from_config(entry) for entry in config["codecs"]]
     assert {"jpeg", "webp", "avif", "ssic-tiny"} <= {s.name for s in specs}
     ssic = [s for s in specs if s.name == "ssic-tiny"]
-    assert {s.decode for s in ssic} == {"all", "objects"} and all(s.masks == "kodak" for s in ssic)
+    assert {s.decode for s in ssic} == {"all", "objects", "full"} and all(s.masks == "kodak" for s in ssic)
+    assert any(s.name == "jpeg" and s.decode == "bbox-crops" for s in specs)  # the rectangular-crop baseline
     assert all("qualities" not in e for e in config["codecs"] if e["name"] == "ssic-tiny")
     assert all(s.qualities == tuple(create_codec("ssic-tiny").qualities) for s in ssic)
     published = {c.name for c in load_published(config["report"]["published"])}

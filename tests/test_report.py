@@ -5,7 +5,7 @@ import bjontegaard
 import numpy as np
 import pytest
 
-from ssicbench.report import bd_markdown, bd_quality, bd_rate, bd_table, bd_tables, write_report
+from ssicbench.report import PerImage, bd_markdown, bd_quality, bd_rate, bd_table, bd_tables, write_report
 from ssicbench.results import Curve, read_compressai_json, read_curves, write_compressai_json
 
 ANCHOR = ([0.25, 0.5, 1.0, 2.0], [28.0, 31.0, 34.5, 38.0])
@@ -84,15 +84,19 @@ def test_a_bd_cell_that_cannot_be_computed_says_why():
         Curve("b", {"bpp": TEST[0], "psnr": TEST[1]}),
         Curve("one-point", {"bpp": [0.3], "psnr": [30.0], "ms_ssim_db": [11.0]}),
         Curve("far", {"bpp": [8.0, 9.0, 10.0, 11.0], "psnr": [50.0, 51.0, 52.0, 53.0]}),
-        Curve("region", {"bpp": [0.2, 0.3, 0.4, 0.5], "psnr_region": [30.0, 31.0, 32.0, 33.0]}),
+        Curve("region", {"bpp": [0.2, 0.3, 0.4, 0.5], "psnr_objects": [30.0, 31.0, 32.0, 33.0]}),
     ]
     table = bd_table(curves, "a").set_index("codec")
-    assert table.loc["b", "psnr_note"] == "" and np.isfinite(table.loc["b", "bd_rate_psnr_%"])
+    assert np.isfinite(table.loc["b", "bd_rate_psnr_%"]) and np.isfinite(table.loc["b", "bd_psnr"])
+    assert table.loc["b", "psnr_note"] == (  # computed, with what to bear in mind: 38.3 dB is past the anchor's top
+        "BD-rate: 3 anchor point(s) inside the overlap of the PSNR ranges; "
+        "BD-rate: 3 curve point(s) inside the overlap of the PSNR ranges"
+    )
     assert table.loc["b", "ms_ssim_db_note"] == "curve has no MS-SSIM"
     assert "1 rate point(s); BD needs >= 4" in table.loc["one-point", "psnr_note"]
     assert "PSNR ranges do not overlap" in table.loc["far", "psnr_note"]
     assert "rate ranges do not overlap" in table.loc["far", "psnr_note"]
-    assert "inside the decoded region only" in table.loc["region", "psnr_note"]
+    assert table.loc["region", "psnr_note"] == "a partial decode has no whole-image quality (see the region table)"
     for _, row in table.iterrows():  # every NaN cell has a reason
         for metric in ("psnr", "ms_ssim_db"):
             if np.isnan(row[f"bd_rate_{metric}_%"]) or np.isnan(row[f"bd_{metric}"]):
@@ -100,3 +104,30 @@ def test_a_bd_cell_that_cannot_be_computed_says_why():
     markdown = bd_markdown(bd_tables(curves, ["a", "b", "not-a-curve"]))
     assert "BD against `a`" in markdown and "BD against `b`" in markdown and "not-a-curve" not in markdown
     assert "nan" not in markdown.lower() and "n/a" in markdown and "BD needs >= 4" in markdown
+
+
+def paired_study(images: int, seed: int = 0):
+    """An anchor and a test codec measured on the same `images`: per image the test spends 0-20 % fewer bits for
+    the same PSNR; images differ in difficulty (rate and PSNR offsets)."""
+    rng = np.random.default_rng(seed)
+    rates, psnr = np.array([0.25, 0.5, 1.0, 2.0]), np.array([28.0, 31.0, 34.5, 38.0])
+    anchor_bpp = rates[:, None] * rng.uniform(0.8, 1.25, (1, images))
+    anchor_psnr = psnr[:, None] + rng.normal(0.0, 1.0, (1, images))
+    test_bpp = anchor_bpp * rng.uniform(0.8, 1.0, (1, images))
+    names = [f"im{i}" for i in range(images)]
+    per = {"a": PerImage(names, {"bpp": anchor_bpp, "psnr": anchor_psnr})}
+    per["t"] = PerImage(names, {"bpp": test_bpp, "psnr": anchor_psnr})
+    curves = [Curve(n, {"bpp": p.values["bpp"].mean(1), "psnr": p.values["psnr"].mean(1)}) for n, p in per.items()]
+    return bd_table(curves, "a", ("psnr",), images=per).set_index("codec")
+
+
+def test_bootstrap_intervals_over_images_hold_the_estimate_and_shrink_with_more_images():
+    widths = {}
+    for images in (6, 48):
+        row = paired_study(images).loc["t"]
+        assert row["bd_rate_psnr_%_low"] <= row["bd_rate_psnr_%"] <= row["bd_rate_psnr_%_high"] < 0
+        assert 0 < row["bd_psnr_low"] <= row["bd_psnr"] <= row["bd_psnr_high"]
+        widths[images] = row["bd_rate_psnr_%_high"] - row["bd_rate_psnr_%_low"]
+    assert widths[48] < 0.6 * widths[6]  # ~1/sqrt(images): 0.35 expected
+    anchor = paired_study(6).loc["a"]  # the anchor against itself, resampled in pairs: exactly no difference
+    assert anchor["bd_rate_psnr_%_low"] == pytest.approx(0, abs=1e-9) == anchor["bd_rate_psnr_%_high"]

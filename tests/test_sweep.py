@@ -125,7 +125,7 @@ def test_sigkill_mid_sweep_then_resume_equals_uninterrupted_run(tmp_path):
     assert not list(rows_dir.glob("*.tmp"))
 
 
-def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_the_region(kodak_dir, tmp_path):
+def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_the_objects(kodak_dir, tmp_path):
     """The paper's Kodak masks: the receiver of the object groups gets `side` + those groups' sections only."""
     from ssicbench.codecs import Bitstream
     from ssicbench.codecs.masks import load_group_mask
@@ -156,7 +156,7 @@ def test_object_only_decoding_counts_the_received_sections_and_measures_psnr_in_
     region = np.kron(mask != 0, np.ones((16, 16), bool))[: image.shape[0], : image.shape[1]]
     assert part["region_fraction"] == pytest.approx(region.mean())
     decoded = codec.decode(Bitstream.from_bytes(received))
-    assert part["psnr_region"] == pytest.approx(psnr(image[region], decoded[region]))
+    assert part["psnr_objects"] == pytest.approx(psnr(image[region], decoded[region]))
     assert "psnr" not in part and "ms_ssim" not in part  # whole-image metrics mean nothing for a partial image
 
 

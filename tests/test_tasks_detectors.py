@@ -11,8 +11,9 @@ from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops import MultiScaleRoIAlign
 
+from ssicbench.coco_categories import COCO_CATEGORIES
 from ssicbench.errors import BenchError, MissingWeightsError, UnknownNameError
-from ssicbench.tasks.coco_data import COCO_CATEGORIES, load_task_dataset
+from ssicbench.tasks.coco_data import load_task_dataset
 from ssicbench.tasks.detectors import (
     DETECTORS,
     TorchvisionDetector,

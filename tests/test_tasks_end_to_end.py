@@ -15,8 +15,9 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from test_structured_codec import FAKE
 
+from ssicbench.coco_categories import COCO_CATEGORIES
 from ssicbench.tasks.cli import add_parser
-from ssicbench.tasks.coco_data import COCO_CATEGORIES, load_task_dataset
+from ssicbench.tasks.coco_data import load_task_dataset
 
 
 def run_task(argv):

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ssicbench import group_masks
 from ssicbench.codecs.masks import cell_grid
 from ssicbench.errors import MaskError
-from ssicbench.tasks import group_masks
-from ssicbench.tasks.group_masks import block_coverage, block_size, snap_objects
+from ssicbench.group_masks import block_coverage, block_size, snap_objects
 
 CELL = 16
 BLOCK = 32

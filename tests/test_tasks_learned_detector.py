@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from ssicbench.coco_categories import category_id
 from ssicbench.codec_spec import CodecSpec
 from ssicbench.datasets import shipped_kodak
 from ssicbench.errors import BenchError, MissingWeightsError
 from ssicbench.imageio import load_image
 from ssicbench.tasks.ap_report import ap_table
 from ssicbench.tasks.cli import add_parser
-from ssicbench.tasks.coco_data import category_id
 from ssicbench.tasks.detectors import DETECTORS, REBUILD_HINT, WEIGHTS_DIR, cached_detector, create_detector
 from ssicbench.tasks.pseudo_gt import LABEL
 from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep

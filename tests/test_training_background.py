@@ -1,5 +1,7 @@
 """Background training: each round trains every rate point further and replaces the exported weights only when
-the held-out validation cost improves; a restart resumes the runs and the bar to beat from the log."""
+the held-out validation cost improves; a restart resumes the runs, and a new run measures the weights it must beat."""
+
+import shutil
 
 import pytest
 from test_training import SMALL_SSIC, config
@@ -31,7 +33,7 @@ def test_real_validation_codes_the_photos_to_bytes_and_exports_a_first_run(image
 def test_only_improvements_replace_the_exported_weights_and_a_restart_keeps_the_bar(
     image_folder, tmp_path, monkeypatch
 ):
-    costs = iter([0.5, 0.4, 0.45, 0.3, 0.35])  # shipped, round 1, 2, 3 ... as validation measures them
+    costs = iter([0.5, 0.4, 0.45, 0.3, 0.35, 0.6, 0.55])  # shipped, round 1, 2, 3 ... as validation measures them
     measured = []
 
     def fake_validate(weights, cfg, images):
@@ -60,6 +62,11 @@ def test_only_improvements_replace_the_exported_weights_and_a_restart_keeps_the_
     assert [(r["step"], r["cost"], r["exported"]) for r in log.rows[3:]] == [("3", "0.3", "1"), ("4", "0.35", "0")]
     assert ValidationLog(log_path).best("q1") == 0.3
     assert (zoo / "q1.pth").read_bytes() == measured[3]
+    write_weights(build_trainable("ssic-charm", SMALL_SSIC), zoo / "q1.pth", step=0)  # the export is lost ...
+    shutil.rmtree(runs)  # ... with its run folder: the weights now in the zoo are measured again, the new bar
+    log = train(rounds=1)
+    assert [(r["step"], r["cost"], r["exported"]) for r in log.rows[5:]] == [("0", "0.6", "1"), ("1", "0.55", "1")]
+    assert ValidationLog(log_path).best("q1") == 0.55
 
 
 def test_the_one_shot_gpu_script_runs_on_the_cpu_and_leaves_weights_and_logs(image_folder, tmp_path):

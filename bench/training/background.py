@@ -51,8 +51,8 @@ def validate(weights: Path, cfg: TrainConfig, images: Sequence[np.ndarray]) -> d
 
 
 class ValidationLog:
-    """The CSV log of every validation (one row per rate point and round); the best exported cost per rate
-    point is derived from it, so a restarted run knows what it has to beat."""
+    """The CSV log of every validation (one row per rate point and round); the cost of the weights now exported
+    for each rate point is read from it, so a restarted run knows what it has to beat."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -62,9 +62,10 @@ class ValidationLog:
                 self.rows = list(csv.DictReader(f))
 
     def best(self, name: str) -> float | None:
-        """The lowest cost among the exported weights of `name`, None before its first row."""
+        """The cost of the weights last exported for `name` (each export beat the one before), None before its
+        first row."""
         costs = [float(r["cost"]) for r in self.rows if r["config"] == name and r["exported"] == "1"]
-        return min(costs) if costs else None
+        return costs[-1] if costs else None
 
     def add(self, name: str, step: int, result: dict[str, float], exported: bool) -> None:
         row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "config": name, "step": str(step)}
@@ -100,9 +101,11 @@ def train_in_background(
     sampler = None
     for name, cfg in configs.items():
         shipped = export_dir / f"{name}.pth"
-        if shipped.exists() and not (out / name / "last.pt").exists():
-            cfg.init = str(shipped)  # a new run continues the weights it may replace
-        if log.best(name) is None and shipped.exists():  # what the shipped weights score: the bar to beat
+        fresh = not (out / name / "last.pt").exists()
+        if shipped.exists() and fresh:
+            # a new run continues the weights it may replace, and measures them: the bar to beat (the weights
+            # a lost run folder had exported may be gone, so an earlier row of the log is no bar)
+            cfg.init = str(shipped)
             log.add(name, 0, validate(shipped, cfg, images), exported=True)
         trainers[name] = Trainer(cfg, out / name, sampler)
         sampler = trainers[name].sampler  # same data and seed: one pool of crops for all

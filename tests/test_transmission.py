@@ -1,4 +1,5 @@
-"""Scenarios: the bytes counted are exactly what the receiver gets; partial decodes cover their groups."""
+"""Transmission (bench/transmission.py): the bytes counted are exactly what the receiver gets; partial decodes cover
+their groups; the group-subset scenarios check what they are asked for."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import pytest
 from conftest import smooth_image
 from test_structured_codec import FAKE, BlockJPEG
 
-from ssicbench.codecs import create_codec
-from ssicbench.errors import BenchError
-from ssicbench.tasks.group_masks import gt_group_mask
-from ssicbench.tasks.scenarios import CROP_POSITION_BYTES, parse_scenario
+from ssicbench.codecs import Bitstream, create_codec
+from ssicbench.errors import BenchError, MaskError
+from ssicbench.group_masks import gt_group_mask
+from ssicbench.transmission import CROP_POSITION_BYTES, parse_scenario
 
 H, W = 130, 200
 ANNS = [
@@ -89,3 +90,35 @@ def test_structured_codecs_code_whole_images_as_one_group(scene):
     sent = parse_scenario("full").transmit(create_codec(FAKE), image, 50, groups, boxes)
     assert sent.region is None
     assert np.abs(sent.decoded.astype(int) - image).mean() < 10
+
+
+def test_the_side_information_plus_each_groups_bytes_is_the_whole_container(scene):
+    image, groups, boxes = scene
+    codec = create_codec(FAKE)
+    sent = parse_scenario("all-groups").transmit(codec, image, 50, groups, boxes)
+    side = len(codec.receive(Bitstream.from_bytes(codec.encode(image, 50, mask=groups.mask).to_bytes()), []).to_bytes())
+    assert set(sent.group_bytes) == {0, 1, 2} and all(n > 0 for n in sent.group_bytes.values())
+    assert side + sum(sent.group_bytes.values()) == sent.num_bytes == sent.coded_bytes
+
+
+def test_background_and_group_lists_send_exactly_those_groups(scene):
+    image, groups, boxes = scene
+    codec = create_codec(FAKE)
+    background = parse_scenario("background").transmit(codec, image, 50, groups, boxes)
+    assert background.groups == [0] and (background.region == (groups.region([0], H, W))).all()
+    assert not background.region[10:50, 10:40].any()  # the person's blocks are not decoded
+    listed = parse_scenario("groups:2,1,2")
+    assert listed.name == "groups:1,2"  # canonical: ascending, no repeats
+    sent = listed.transmit(codec, image, 50, groups, boxes)
+    assert sent.groups == [1, 2] and sent.num_bytes < sent.coded_bytes
+    objects = parse_scenario("objects").transmit(codec, image, 50, groups, boxes)
+    assert sent.num_bytes == objects.num_bytes and (sent.region == objects.region).all()
+
+
+def test_a_bad_group_list_or_a_group_the_mask_lacks_is_a_clear_error(scene):
+    image, groups, boxes = scene
+    for bad in ("groups:", "groups:a", "groups:1;3", "groups:-1", "groups:256"):
+        with pytest.raises(BenchError, match="groups:"):
+            parse_scenario(bad)
+    with pytest.raises(MaskError, match="groups:1,7: the image's mask has no group 7"):
+        parse_scenario("groups:1,7").transmit(create_codec(FAKE), image, 50, groups, boxes)
