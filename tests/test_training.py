@@ -75,6 +75,19 @@ def test_resumed_run_follows_the_schedule_of_its_new_config(image_folder, tmp_pa
     assert lrs[4] == pytest.approx(1e-3) and lrs[5] == pytest.approx(2.5e-4) and lrs[6] == pytest.approx(2.5e-4)
 
 
+def test_resumed_run_needs_no_init_weights(image_folder, tmp_path):
+    """A run started from exported weights resumes from its own checkpoint after those weights are gone."""
+    from ssicbench.training.export import write_weights
+
+    first = Trainer(config(image_folder, steps=2), tmp_path / "first")
+    first.run()
+    init = write_weights(first.trainable, tmp_path / "init.pth", first.step)
+    Trainer(config(image_folder, steps=2, init=str(init)), tmp_path / "run").run()
+    init.unlink()
+    Trainer(config(image_folder, steps=4, init=str(init)), tmp_path / "run").run()
+    assert load_checkpoint(tmp_path / "run" / LAST)["step"] == 4
+
+
 def test_checkpoint_is_written_atomically(image_folder, tmp_path):
     Trainer(config(image_folder, steps=2), tmp_path / "run").run()
     assert sorted(p.name for p in (tmp_path / "run").iterdir() if p.suffix == ".tmp") == []

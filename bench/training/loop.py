@@ -114,8 +114,8 @@ class Trainer:
             raise ValueError(f"batch size {cfg.batch_size} does not split over {self.dist.world} processes")
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         self.trainable: TrainableModel = build_trainable(cfg.arch, cfg.model)
-        if cfg.init:
-            self.trainable.load_weights(cfg.init)  # a resumed run then overwrites these with its own state
+        if cfg.init and not (self.run_dir / LAST).exists():  # a resumed run has its own state (init may be gone)
+            self.trainable.load_weights(cfg.init)
         self.model = self.trainable.module.to(self.device)
         main_params, aux_params = self.trainable.parameter_groups()
         self.optimizer = torch.optim.Adam(main_params, lr=cfg.lr)
