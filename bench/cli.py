@@ -61,6 +61,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
     from ssicbench.datasets import load_dataset
     from ssicbench.imageio import check_output_folder
     from ssicbench.published import load_published
+    from ssicbench.report import per_image
     from ssicbench.results import rows_frame, write_tables
     from ssicbench.store import RowStore
     from ssicbench.summary import RunInfo, write_summary
@@ -106,8 +107,9 @@ def cmd_rd(args: argparse.Namespace) -> int:
         return EXIT_ROWS_FAILED
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     title = f"{dataset} ({len(images)} images)"
-    curves, tables, written = _report([out_dir], published, anchors, out_dir, title=title)
-    tables.update(_region_studies(out_dir, specs, frame, curves, written))
+    per_image_values = per_image(frame)
+    curves, tables, written = _report([out_dir], published, anchors, out_dir, title, per_image_values)
+    tables.update(_region_studies(out_dir, specs, frame, curves, written, per_image_values))
     command = "run_bench.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "run_bench.py rd"
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds()
     run = RunInfo(command, dataset, len(images), elapsed, cpu, len(planned) - reused, reused, workers)
@@ -121,14 +123,15 @@ def cmd_rd(args: argparse.Namespace) -> int:
     return EXIT_ROWS_FAILED if len(failed) else 0
 
 
-def _region_studies(out_dir: Path, specs: Sequence, frame: Any, curves: Sequence, written: dict[str, Path]) -> dict:
+def _region_studies(
+    out_dir: Path, specs: Sequence, frame: Any, curves: Sequence, written: dict[str, Path], images: dict
+) -> dict:
     """The structure cost (`structure_cost.csv`) and the bytes per group (`group_rates.csv`, `group_rates.png`)
     of an rd run, where its codecs have them; returns the tables by name and adds the files to `written`."""
     from ssicbench.group_rates import group_rate_summary, group_rates, plot_group_rates
-    from ssicbench.report import per_image
     from ssicbench.structure_cost import structure_cost
 
-    tables = {"structure_cost": structure_cost(specs, curves, per_image(frame))}
+    tables = {"structure_cost": structure_cost(specs, curves, images)}
     groups = group_rates(frame)
     tables["group_rates"] = group_rate_summary(groups)
     for name, table in tables.items():
@@ -155,10 +158,16 @@ def _cpu_seconds() -> float:
 
 
 def _report(
-    result_dirs: Sequence[Path], published: Sequence[str], anchors: Sequence[str], out_dir: Path, title: str
+    result_dirs: Sequence[Path],
+    published: Sequence[str],
+    anchors: Sequence[str],
+    out_dir: Path,
+    title: str,
+    images: dict | None = None,
 ) -> tuple[list, dict[str, Any], dict[str, Path]]:
-    """Figures and BD tables (whole image, regions; with bootstrap intervals over the runs' images) of our runs'
-    curves plus the published ones; returns (curves, BD tables by name, files)."""
+    """Figures and BD tables (whole image, regions; with bootstrap intervals over the images) of our runs' curves
+    plus the published ones; returns (curves, BD tables by name, files). `images`: the runs' per-image values
+    (`report.per_image`), read from their rows.csv when not given."""
     import pandas as pd
 
     from ssicbench.published import load_published
@@ -180,10 +189,10 @@ def _report(
     names = {c.name for c in curves}
     for anchor in (a for a in anchors if a not in names):
         log.warning("anchor %r is not among the curves; no BD table against it", anchor)
-    rows = [Path(d) / "rows.csv" for d in result_dirs if (Path(d) / "rows.csv").is_file()]
-    images = per_image(pd.concat([pd.read_csv(r) for r in rows], ignore_index=True)) if rows else {}
-    written = write_report(curves, out_dir, anchors, title, images)
-    tables = {name: pd.read_csv(written[name]) for name in ("bd_table", "bd_regions") if name in written}
+    if images is None:
+        rows = [Path(d) / "rows.csv" for d in result_dirs if (Path(d) / "rows.csv").is_file()]
+        images = per_image(pd.concat([pd.read_csv(r) for r in rows], ignore_index=True)) if rows else {}
+    written, tables = write_report(curves, out_dir, anchors, title, images)
     for table in tables.values():
         keep = [c for c in table.columns if not c.endswith(("_note", "_low", "_high")) and c != "published"]
         print(table[keep].to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="n/a"))

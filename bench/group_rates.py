@@ -16,11 +16,14 @@ __all__ = ["group_rate_summary", "group_rates", "plot_group_rates"]
 def group_rates(frame: pd.DataFrame) -> pd.DataFrame:
     """One line per group of every row that has per-group bytes: codec, quality, image, group, bytes, pixels,
     `share` (of the image's pixels), `bpp` (the group's bits over its own pixels) and `side_bytes` of the row
-    (the bytes of the container that no group owns: header, side information, the mask)."""
+    (the bytes of the container that no group owns: header, side information, the mask). A container decoded in
+    several ways (all groups, objects only) is listed once, under the codec of its first row."""
     if "group_bytes" not in frame:
         return pd.DataFrame()
+    rows = frame[frame["status"].eq("ok") & frame["group_bytes"].notna()]
+    rows = rows.drop_duplicates(["image", "quality", "group_bytes", "group_pixels"])
     lines = []
-    for _, row in frame[frame["status"].eq("ok") & frame["group_bytes"].notna()].iterrows():
+    for _, row in rows.iterrows():
         sizes, areas = json.loads(row["group_bytes"]), json.loads(row["group_pixels"])
         total = row["bpp_whole"] if pd.notna(row.get("bpp_whole")) else row["bpp"]
         side = total * row["height"] * row["width"] / 8 - sum(sizes.values())

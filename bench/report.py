@@ -14,6 +14,7 @@ from scipy.interpolate import PchipInterpolator
 from ssicbench import bootstrap
 from ssicbench.figures import PLOT_METRICS, plot_rd
 from ssicbench.files import write_atomic
+from ssicbench.markdown import markdown_table
 from ssicbench.results import Curve
 
 __all__ = [
@@ -180,20 +181,59 @@ def _bd_interval(
     if len(names) < 2 or curve[1] is None or (anchor is not None and anchor[1] is None):
         return none
     draws = bootstrap.resamples(len(names))
-    means = [m[:, draws].mean(axis=2) for m in curve]  # (rate points, samples)
-    ref_means = [m[:, draws].mean(axis=2) for m in anchor] if anchor is not None else None
-    rates, qualities = [], []
+    rt, qt = (m[:, draws].mean(axis=2).T for m in curve)  # (samples, rate points)
+    if anchor is not None:
+        ra, qa = (m[:, draws].mean(axis=2).T for m in anchor)
+    else:  # a published anchor: the same curve in every sample
+        ra, qa = (np.broadcast_to(v, (len(draws), len(v))) for v in pareto_front(ref.bpp, ref.metric(metric)))
+    rates, qualities = np.full(len(draws), np.nan), np.full(len(draws), np.nan)
+    whole = _on_front(ra, qa) & _on_front(rt, qt)  # no point of either curve beaten: one batched fit
+    if method == "cubic" and min(ra.shape[1], rt.shape[1]) >= MIN_BD_POINTS:
+        with np.errstate(all="ignore"):
+            rates[whole], qualities[whole] = _cubic_bd(ra[whole], qa[whole], rt[whole], qt[whole])
+        rest = np.flatnonzero(~whole)
+    else:
+        rest = np.arange(len(draws))
     with np.errstate(all="ignore"):
-        for s in range(len(draws)):
-            a = (ref_means[0][:, s], ref_means[1][:, s]) if ref_means is not None else (ref.bpp, ref.metric(metric))
-            (ra, qa), (rt, qt) = pareto_front(*a), pareto_front(means[0][:, s], means[1][:, s])
-            if min(len(qa), len(qt)) < MIN_BD_POINTS:
-                rates.append(np.nan)
-                qualities.append(np.nan)
-                continue
-            rates.append(bd_rate(ra, qa, rt, qt, method))
-            qualities.append(bd_quality(ra, qa, rt, qt, method))
-    return bootstrap.interval(np.array(rates)), bootstrap.interval(np.array(qualities))
+        for s in rest:
+            (a_rate, a_quality), (t_rate, t_quality) = pareto_front(ra[s], qa[s]), pareto_front(rt[s], qt[s])
+            if min(len(a_quality), len(t_quality)) >= MIN_BD_POINTS:
+                rates[s] = bd_rate(a_rate, a_quality, t_rate, t_quality, method)
+                qualities[s] = bd_quality(a_rate, a_quality, t_rate, t_quality, method)
+    return bootstrap.interval(rates), bootstrap.interval(qualities)
+
+
+def _on_front(bpp: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Per row of (samples, points): True when every point is on the row's Pareto front (`pareto_front`)."""
+    order = np.argsort(bpp, axis=1, kind="stable")
+    return (np.diff(np.take_along_axis(quality, order, axis=1), axis=1) > 0).all(axis=1)
+
+
+def _cubic_integrals(x: np.ndarray, y: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Per row of (samples, points): the integral over [low, high] of the least-squares cubic y(x), fitted as
+    `np.polyfit` fits it (column-scaled Vandermonde matrix), for all rows at once."""
+    vander = x[..., None] ** np.arange(3, -1, -1)  # (samples, points, 4): x^3 .. x^0
+    scale = np.sqrt((vander * vander).sum(axis=1, keepdims=True))
+    q, r = np.linalg.qr(vander / scale)
+    coef = np.linalg.solve(r, np.einsum("spk,sp->sk", q, y)[..., None])[..., 0] / scale[:, 0]
+    powers = np.arange(4, 0, -1)  # the antiderivative of c x^(k-1) is c x^k / k
+
+    def antiderivative(t: np.ndarray) -> np.ndarray:
+        return (coef / powers * t[:, None] ** powers).sum(axis=1)
+
+    return antiderivative(high) - antiderivative(low)
+
+
+def _cubic_bd(ra: np.ndarray, qa: np.ndarray, rt: np.ndarray, qt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`bd_rate` and `bd_quality` (cubic) of every row of (samples, points) anchor and test curves at once."""
+    la, lt = np.log10(ra), np.log10(rt)
+
+    def delta(xa: np.ndarray, ya: np.ndarray, xt: np.ndarray, yt: np.ndarray) -> np.ndarray:
+        low, high = np.maximum(xa.min(axis=1), xt.min(axis=1)), np.minimum(xa.max(axis=1), xt.max(axis=1))
+        gap = (_cubic_integrals(xt, yt, low, high) - _cubic_integrals(xa, ya, low, high)) / (high - low)
+        return np.where(high > low, gap, np.nan)
+
+    return (10.0 ** delta(qa, la, qt, lt) - 1.0) * 100.0, delta(la, qa, lt, qt)
 
 
 MIN_BD_POINTS = 4  # the cubic fit of the Bjontegaard method needs four points
@@ -283,7 +323,7 @@ def bd_markdown(table: pd.DataFrame) -> str:
         header = ["curve", "source", "points"]
         for m in metrics:
             header += [f"BD-rate {METRIC_NAMES.get(m, m)} [%]", f"BD-{METRIC_NAMES.get(m, m)} [dB]"]
-        lines = ["| " + " | ".join([*header, "notes"]) + " |", "|" + "---|" * (len(header) + 1)]
+        rows = []
         for _, row in part.iterrows():
             cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
             notes = []
@@ -292,7 +332,8 @@ def bd_markdown(table: pd.DataFrame) -> str:
                 note = row.get(f"{m}_note")
                 if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)
                     notes.append(f"{METRIC_NAMES.get(m, m)}: {note}")
-            lines.append("| " + " | ".join([*cells, "; ".join(notes)]) + " |")
+            rows.append([*cells, "; ".join(notes)])
+        lines = markdown_table([*header, "notes"], rows)
         ci = (
             f"; [low, high]: {bootstrap.CONFIDENCE:.0%} bootstrap interval over images ({bootstrap.SAMPLES} resamples)"
             if intervals
@@ -328,13 +369,15 @@ def write_report(
     anchors: Sequence[str] = (),
     title: str = "",
     images: Mapping[str, PerImage] | None = None,
-) -> dict[str, Path]:
+) -> tuple[dict[str, Path], dict[str, pd.DataFrame]]:
     """RD plots of every `PLOT_METRICS` metric some curve has and, against each anchor among the curves, the BD
     tables (CSV + Markdown) of whole-image quality (`bd_table`) and of the regions (`bd_regions`: the curves measured
-    on group masks, against the anchors that were), with bootstrap intervals for the curves `images` has."""
+    on group masks, against the anchors that were), with bootstrap intervals for the curves `images` has; returns
+    (files by name, BD tables by name)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    tables: dict[str, pd.DataFrame] = {}
     for metric in PLOT_METRICS:
         path = plot_rd(curves, metric, out_dir / f"rd_{metric}.png", title)
         if path:
@@ -343,5 +386,5 @@ def write_report(
     for name, metrics, among in (("bd_table", WHOLE_METRICS, curves), ("bd_regions", REGION_METRICS, regions)):
         table = bd_tables(among, anchors, metrics=metrics, images=images)
         if len(table):
-            written[name] = write_bd_table(table, out_dir, name)
-    return written
+            written[name], tables[name] = write_bd_table(table, out_dir, name), table
+    return written, tables

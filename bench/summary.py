@@ -16,6 +16,7 @@ import pandas as pd
 
 from ssicbench.codec_spec import CodecSpec
 from ssicbench.files import write_atomic
+from ssicbench.markdown import markdown_table
 from ssicbench.regions import BAND_PX
 from ssicbench.report import bd_markdown, curve_source, format_bd
 from ssicbench.results import Curve
@@ -142,10 +143,10 @@ def _region_table(masked: Sequence[CodecSpec], summary: pd.DataFrame) -> list[st
         f"within {BAND_PX} px (Chebyshev) of a pixel of another group; each only on the pixels the receiver decoded.",
         "bpp fetched: the bytes the receiver got; bpp coded: all the sender coded (a partial decode fetches less).",
         "",
-        "| curve | quality | bpp fetched | bpp coded | decoded [% of pixels] | object PSNR | background PSNR |"
-        " boundary PSNR |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    header = ["curve", "quality", "bpp fetched", "bpp coded", "decoded [% of pixels]", "object PSNR"]
+    header += ["background PSNR", "boundary PSNR"]
+    rows = []
     for spec in dict.fromkeys(masked):
         for _, row in summary[summary["codec"] == spec.display].iterrows():
             coded = row.get("bpp_whole", float("nan"))
@@ -158,8 +159,8 @@ def _region_table(masked: Sequence[CodecSpec], summary: pd.DataFrame) -> list[st
                 _number(100.0 if pd.isna(decoded) else 100 * decoded, ".1f"),
                 *(_number(row.get(f"psnr_{r}", float("nan")), ".2f") for r in ("objects", "background", "boundary")),
             ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return lines
+            rows.append(cells)
+    return lines + markdown_table(header, rows)
 
 
 def _structure_lines(cost: pd.DataFrame) -> list[str]:
@@ -188,14 +189,19 @@ def _group_rate_lines(rates: pd.DataFrame) -> list[str]:
         "all images), and the bytes per image no group owns (header, side information, mask); figure",
         "`group_rates.png` plots every group's bytes against its area.",
         "",
-        "| curve | quality | bpp in objects | bpp in background | side bytes per image |",
-        "|---|---|---|---|---|",
     ]
-    for _, row in rates.iterrows():
-        cells = [row["codec"], row["quality"], _number(row.get("bpp_objects", float("nan")), ".3f")]
-        cells += [_number(row.get("bpp_background", float("nan")), ".3f"), f"{row['side_bytes_per_image']:.0f}"]
-        lines.append("| " + " | ".join(map(str, cells)) + " |")
-    return lines
+    header = ["curve", "quality", "bpp in objects", "bpp in background", "side bytes per image"]
+    rows = [
+        [
+            row["codec"],
+            row["quality"],
+            _number(row.get("bpp_objects", float("nan")), ".3f"),
+            _number(row.get("bpp_background", float("nan")), ".3f"),
+            f"{row['side_bytes_per_image']:.0f}",
+        ]
+        for _, row in rates.iterrows()
+    ]
+    return lines + markdown_table(header, rows)
 
 
 def _number(value: float, fmt: str) -> str:

@@ -59,10 +59,11 @@ def test_compressai_json_round_trip(tmp_path):
 
 def test_report_writes_plots_and_tables(tmp_path):
     curves = [Curve("a", {"bpp": ANCHOR[0], "psnr": ANCHOR[1]}), Curve("b", {"bpp": TEST[0], "psnr": TEST[1]})]
-    written = write_report(curves, tmp_path, anchors=["a"])
+    written, tables = write_report(curves, tmp_path, anchors=["a"])
     assert written["rd_psnr"].stat().st_size > 1000
     assert "rd_ms_ssim_db" not in written  # no curve has MS-SSIM
     assert (tmp_path / "bd_table.md").read_text().count("|") > 4
+    assert list(tables) == ["bd_table"] and tables["bd_table"].set_index("codec").loc["a", "bd_rate_psnr_%"] == 0
 
 
 def test_bd_uses_each_curve_pareto_front_so_a_noisy_dip_cannot_fake_a_gain():
@@ -131,3 +132,40 @@ def test_bootstrap_intervals_over_images_hold_the_estimate_and_shrink_with_more_
     assert widths[48] < 0.6 * widths[6]  # ~1/sqrt(images): 0.35 expected
     anchor = paired_study(6).loc["a"]  # the anchor against itself, resampled in pairs: exactly no difference
     assert anchor["bd_rate_psnr_%_low"] == pytest.approx(0, abs=1e-9) == anchor["bd_rate_psnr_%_high"]
+
+
+def test_bootstrap_interval_is_the_percentile_interval_of_bd_on_every_resample():
+    """The table's interval is exactly that of BD (cubic, each curve's Pareto front) on each resample of images,
+    including resamples where a noisy point drops off a front."""
+    from ssicbench import bootstrap
+    from ssicbench.report import pareto_front
+
+    rng = np.random.default_rng(3)
+    images = 8
+    names = [f"im{i}" for i in range(images)]
+    rates, psnr = np.array([0.25, 0.5, 0.55, 1.0, 2.0]), np.array([28.0, 31.0, 31.2, 34.5, 38.0])
+    per = {}
+    for name, gain in (("a", 1.0), ("t", 0.9)):
+        per[name] = PerImage(
+            names,
+            {
+                "bpp": rates[:, None] * gain * rng.uniform(0.8, 1.25, (1, images)),
+                "psnr": psnr[:, None] + rng.normal(0.0, 0.3, (len(rates), images)),
+            },
+        )
+    curves = [Curve(n, {"bpp": p.values["bpp"].mean(1), "psnr": p.values["psnr"].mean(1)}) for n, p in per.items()]
+    row = bd_table(curves, "a", ("psnr",), images=per).set_index("codec").loc["t"]
+    draws = bootstrap.resamples(images)
+    expected_rate, expected_psnr, dropped = [], [], 0
+    for draw in draws:
+        a = pareto_front(per["a"].values["bpp"][:, draw].mean(1), per["a"].values["psnr"][:, draw].mean(1))
+        t = pareto_front(per["t"].values["bpp"][:, draw].mean(1), per["t"].values["psnr"][:, draw].mean(1))
+        dropped += min(len(a[0]), len(t[0])) < len(rates)
+        ok = min(len(a[0]), len(t[0])) >= 4
+        expected_rate.append(bd_rate(*a, *t) if ok else np.nan)
+        expected_psnr.append(bd_quality(*a, *t) if ok else np.nan)
+    assert 0 < dropped < len(draws)  # both kinds of resample occur
+    low, high = bootstrap.interval(np.array(expected_rate))
+    assert (row["bd_rate_psnr_%_low"], row["bd_rate_psnr_%_high"]) == (pytest.approx(low), pytest.approx(high))
+    low, high = bootstrap.interval(np.array(expected_psnr))
+    assert (row["bd_psnr_low"], row["bd_psnr_high"]) == (pytest.approx(low), pytest.approx(high))

@@ -54,3 +54,5 @@ def test_bytes_per_group_with_the_side_information_make_up_the_container():
     (summary,) = group_rate_summary(groups).to_dict("records")
     assert summary["bpp_objects"] == pytest.approx(150 * 8 / 1024) and summary["side_bytes_per_image"] == 62
     assert group_rates(pd.DataFrame([{k: v for k, v in row.items() if "group" not in k}])).empty
+    objects_only = {**row, "codec": "ssic-tiny (objects only)", "bpp": 0.2}  # the same container, decoded in part
+    assert group_rates(pd.DataFrame([row, objects_only]))["codec"].tolist() == ["ssic-tiny", "ssic-tiny"]
