@@ -2,7 +2,9 @@
 
 One table row per (codec, scenario, quality point): mean bpp / PSNR over the images, and COCO AP computed
 jointly over all the point's images (as COCO does, not averaged per image) for every result type the
-detector gives and the ground truth has.
+detector gives and the ground truth has, with `<type>_AP_low` / `<type>_AP_high`: the 95 % bootstrap interval of
+AP over resamples of the point's images (`AP_SAMPLES` of them, fixed seed; NaN when too few resamples hold
+ground truth). The AP plot draws that interval as a shaded band.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssicbench.bootstrap import resamples
 from ssicbench.errors import BenchError
 from ssicbench.figures import save_figure
 from ssicbench.report import bd_table
@@ -24,6 +27,7 @@ from ssicbench.tasks.evaluate import coco_evaluate
 from ssicbench.tasks.runner import REFERENCE
 
 __all__ = [
+    "AP_SAMPLES",
     "MEAN_COLUMNS",
     "POINT",
     "ROW_COLUMNS",
@@ -38,6 +42,9 @@ __all__ = [
 ]
 
 POINT = ["codec", "scenario", "quality"]
+# Bootstrap resamples per AP interval: fewer than bootstrap.SAMPLES, as each one re-accumulates precision/recall
+# per category in Python (matching is done once); enough for a 95 % interval to the table's precision.
+AP_SAMPLES = 200
 MEAN_COLUMNS = ["bpp", "bytes", "psnr", "psnr_region", "region_fraction", "encode_s", "decode_s", "detect_s"]
 ROW_COLUMNS = [
     "codec",
@@ -69,7 +76,8 @@ def ap_table(
     iou_types: Sequence[str],
     category_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Per (codec, scenario, quality): images, mean rate/distortion/timings, GT instances, `<type>_AP...`.
+    """Per (codec, scenario, quality): images, mean rate/distortion/timings, GT instances, `<type>_AP...` and
+    the bootstrap interval `<type>_AP_low` / `<type>_AP_high` over resamples of the point's images.
 
     `category_ids` limits AP to the categories a detector can find (e.g. person for OpenCV's HOG).
     """
@@ -94,8 +102,9 @@ def ap_table(
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # PSNR in the region of images that sent no group
             entry.update({c: float(np.nanmean([r[c] for r in members])) for c in MEAN_COLUMNS})
+        draws = resamples(len(gt["images"]), AP_SAMPLES)
         for iou_type in iou_types:
-            stats = coco_evaluate(gt, detections, iou_type, category_ids)
+            stats = coco_evaluate(gt, detections, iou_type, category_ids, draws)
             entry.update({f"{iou_type}_{k}": v for k, v in stats.items()})
         table.append(entry)
     frame = pd.DataFrame(table)
@@ -112,12 +121,14 @@ def curve_name(codec: str, scenario: str) -> str:
     return f"{codec} {scenario}"
 
 
-def ap_curves(table: pd.DataFrame, metric: str) -> list[Curve]:
-    """One curve per (codec, scenario) with bpp and `metric` by increasing rate (the reference excluded)."""
+def ap_curves(table: pd.DataFrame, metric: str, extra: Sequence[str] = ()) -> list[Curve]:
+    """One curve per (codec, scenario) with bpp, `metric` and the `extra` columns by increasing rate (the
+    reference excluded)."""
     curves = []
     for (codec, scenario), part in table[table["codec"] != REFERENCE].groupby(["codec", "scenario"], sort=False):
         part = part.sort_values("bpp")
-        curves.append(Curve(curve_name(codec, scenario), {"bpp": list(part["bpp"]), metric: list(part[metric])}))
+        values = {"bpp": list(part["bpp"]), **{c: list(part[c]) for c in (metric, *extra)}}
+        curves.append(Curve(curve_name(codec, scenario), values))
     return curves
 
 
@@ -145,6 +156,8 @@ def plot_ap(
     """AP (percent) versus bpp, one panel per metric; the uncompressed reference as a dashed line.
 
     COCO's -1 (nothing to score, e.g. no ground truth in the decoded region) is left out, not drawn as -100 %.
+    Where the table has `<metric>_low` / `<metric>_high` (the bootstrap interval), it is shaded around each
+    curve and the reference line.
     `ground_truth` says what AP is measured against (e.g. "AP vs uncompressed detections"); it heads each panel.
     """
     import matplotlib
@@ -158,11 +171,18 @@ def plot_ap(
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.5), squeeze=False)
     reference = table[table["codec"] == REFERENCE]
     for ax, metric in zip(axes[0], metrics):
-        for curve in ap_curves(table, metric):
+        band = [c for c in (f"{metric}_low", f"{metric}_high") if c in table]
+        for curve in ap_curves(table, metric, band):
             values = np.asarray(curve.metric(metric), float)
-            ax.plot(curve.bpp, 100 * np.where(values < 0, np.nan, values), marker="o", label=curve.name)
+            (line,) = ax.plot(curve.bpp, 100 * np.where(values < 0, np.nan, values), marker="o", label=curve.name)
+            if len(band) == 2:
+                low, high = (100 * curve.metric(c) for c in band)
+                ax.fill_between(curve.bpp, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
         if len(reference) and reference[metric].iloc[0] >= 0:
             ax.axhline(100 * reference[metric].iloc[0], color="k", linestyle="--", label="uncompressed")
+            span = [100 * reference[c].iloc[0] for c in band]
+            if len(span) == 2 and np.isfinite(span).all():
+                ax.axhspan(*span, color="k", alpha=0.08, linewidth=0)
         ax.set_xlabel("bits per pixel received")
         ax.set_ylabel(f"{metric.replace('_', ' ')} [%]")
         if ground_truth:

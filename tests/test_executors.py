@@ -299,3 +299,11 @@ def _rd_config(args):
     from ssicbench.config import RDConfig
 
     return RDConfig.load(args.config, sweep_overrides(args))
+
+
+def test_workers_keep_freed_memory_where_glibc_lets_them():
+    """Local workers set glibc's malloc to reuse freed blocks (SSIC's per-image tensors otherwise fault back in)."""
+    from ssicbench.executors import keep_freed_memory
+
+    glibc = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+    assert keep_freed_memory() is glibc

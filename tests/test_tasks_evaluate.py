@@ -6,11 +6,16 @@ COCO AP with one ground-truth box and one detection is the share of the ten IoU 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from ssicbench.tasks.evaluate import coco_evaluate, inside_fraction, restrict_to_region
+from ssicbench.bootstrap import resamples
+from ssicbench.tasks.ap_report import MEAN_COLUMNS, ap_table
+from ssicbench.tasks.coco_data import TaskDataset
+from ssicbench.tasks.evaluate import coco_evaluate, coco_evaluator, inside_fraction, resampled_ap, restrict_to_region
 
 W = H = 400
 
@@ -172,3 +177,112 @@ def test_restricting_to_the_decoded_region_scores_only_what_was_decoded():
     kept_gt = {**gt, "annotations": restrict_to_region(gt["annotations"], region)}
     stats = coco_evaluate(kept_gt, restrict_to_region(dets, region), "bbox")
     assert stats["AP"] == pytest.approx(1.0)
+
+
+# Bootstrap over images: AP on resamples of the images, from one COCOeval matching.
+
+PERSON, CAT = 1, 17
+# Four images, two categories: (category, x, y) ground truth and (category, x, y, score) detections, with
+# misses, false positives outranking true ones, a partly-overlapping box (IoU 0.72) and a true and a false
+# person detection tied at 0.9 in two images (image order ranks them).
+PATTERN = [
+    ([(PERSON, 10, 10), (CAT, 200, 200)], [(PERSON, 10, 10, 0.9), (CAT, 216, 200, 0.6)]),
+    ([(PERSON, 50, 50), (CAT, 100, 100)], [(PERSON, 250, 250, 0.9), (CAT, 100, 100, 0.7)]),
+    ([(PERSON, 10, 10), (PERSON, 200, 150)], [(PERSON, 16, 10, 0.5), (PERSON, 200, 150, 0.95), (CAT, 10, 250, 0.85)]),
+    ([(CAT, 150, 150), (PERSON, 20, 200)], [(PERSON, 20, 200, 0.6), (CAT, 10, 10, 0.3)]),
+]
+
+
+def two_category_set(pattern):
+    """COCO ground truth and detections for images 1.. holding `pattern`'s entries in order."""
+    images, anns, dets = [], [], []
+    for image_id, (truths, found) in enumerate(pattern, start=1):
+        images.append({"id": image_id, "width": W, "height": H, "file_name": f"{image_id}.png"})
+        for category, x, y in truths:
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": image_id,
+                    "category_id": category,
+                    "bbox": [x, y, 100, 100],
+                    "area": 10000.0,
+                    "iscrowd": 0,
+                    "segmentation": [square(x, y)],
+                }
+            )
+        dets += [box_det(image_id, x, y, score, category) for category, x, y, score in found]
+    categories = [{"id": PERSON, "name": "person"}, {"id": CAT, "name": "cat"}]
+    return {"images": images, "annotations": anns, "categories": categories}, dets
+
+
+def test_the_identity_draw_reproduces_coco_ap():
+    gt, dets = two_category_set(PATTERN)
+    ap = coco_evaluate(gt, dets, "bbox")["AP"]
+    assert 0.2 < ap < 0.8  # not a trivial set
+    assert resampled_ap(coco_evaluator(gt, dets, "bbox"), np.arange(len(PATTERN))[None]) == pytest.approx(
+        [ap], rel=1e-12, abs=1e-15
+    )
+
+
+def test_the_identity_draw_reproduces_coco_keypoint_ap():
+    """Keypoints: other area ranges and maxDets (20) than boxes."""
+    gt = ground_truth([[(10, 10)], [(200, 200)], [(50, 50), (250, 250)]], keypoints=_keypoints)
+    dets = [
+        {**box_det(1, 10, 10, 0.9), "keypoints": _keypoints(10, 10)},
+        {**box_det(2, 100, 100, 0.95), "keypoints": _keypoints(100, 100)},  # a false positive; image 2 missed
+        {**box_det(3, 50, 50, 0.4), "keypoints": _keypoints(52, 51)},
+        {**box_det(3, 250, 250, 0.7), "keypoints": _keypoints(250, 250)},
+    ]
+    ap = coco_evaluate(gt, dets, "keypoints")["AP"]
+    assert 0.2 < ap < 1.0
+    assert resampled_ap(coco_evaluator(gt, dets, "keypoints"), [[0, 1, 2]]) == pytest.approx([ap], rel=1e-12)
+
+
+def test_a_drawn_twice_image_counts_as_a_copy_under_a_new_id():
+    gt, dets = two_category_set(PATTERN)
+    draw = [1, 0, 1, 2]  # image 2 twice, and first: its false positive outranks image 1's tied true one
+    copied_gt, copied_dets = two_category_set([PATTERN[i] for i in draw])
+    expected = coco_evaluate(copied_gt, copied_dets, "bbox")["AP"]
+    once = coco_evaluate(*two_category_set([PATTERN[i] for i in (1, 0, 2)]), "bbox")["AP"]
+    assert expected != pytest.approx(once)  # the duplicate changes AP: the draw must count it twice
+    assert resampled_ap(coco_evaluator(gt, dets, "bbox"), np.array([draw])) == pytest.approx(
+        [expected], rel=1e-12, abs=1e-15
+    )
+
+
+def test_resamples_without_ground_truth_score_minus_one():
+    gt, dets = two_category_set([([], [(PERSON, 10, 10, 0.9)]), PATTERN[0]])
+    assert list(resampled_ap(coco_evaluator(gt, dets, "bbox"), [[0, 0], [1, 1]])) == [-1.0, pytest.approx(0.75)]
+
+
+def test_the_bootstrap_interval_holds_the_estimate_and_narrows_with_more_images():
+    widths = []
+    for copies in (1, 4):
+        gt, dets = two_category_set(PATTERN * copies)
+        stats = coco_evaluate(gt, dets, "bbox", draws=resamples(len(gt["images"])))
+        assert stats["AP_low"] < stats["AP"] < stats["AP_high"]
+        widths.append(stats["AP_high"] - stats["AP_low"])
+    assert widths[1] < 0.7 * widths[0]  # ~1/sqrt(4) as wide with four times the images
+
+
+def test_ap_table_brackets_ap_by_its_bootstrap_interval():
+    gt, dets = two_category_set(PATTERN * 2)
+    dataset = TaskDataset("synthetic", gt, Path("."))
+    rows = [
+        {
+            **{c: 1.0 for c in MEAN_COLUMNS},
+            "codec": "jpeg",
+            "scenario": "full",
+            "quality": 50,
+            "status": "ok",
+            "image_id": img["id"],
+            "gt_ids": [a["id"] for a in gt["annotations"] if a["image_id"] == img["id"]],
+            "detections": [d for d in dets if d["image_id"] == img["id"]],
+        }
+        for img in gt["images"]
+    ]
+    table = ap_table(rows, dataset, ["bbox"])
+    assert len(table) == 1
+    low, ap, high = (table[f"bbox_{k}"].iloc[0] for k in ("AP_low", "AP", "AP_high"))
+    assert ap == pytest.approx(coco_evaluate(gt, dets, "bbox")["AP"])
+    assert low < ap < high
