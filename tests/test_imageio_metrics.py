@@ -52,6 +52,25 @@ def test_ms_ssim_and_its_db_form():
     assert metrics.ms_ssim_db(value) == pytest.approx(-10 * math.log10(1 - value))
 
 
+@pytest.mark.parametrize("size", [(161, 161), (192, 255), (333, 200), (512, 768)])
+def test_ms_ssim_equals_pytorch_msssim(size):
+    """The suite's MS-SSIM (OpenCV filters) is pytorch-msssim's, CompressAI's evaluation metric, in double
+    precision to 1e-9, and its float32 value to 2e-6: odd sides (zero-padded pooling) and mild to strong
+    distortion included."""
+    import torch
+    from pytorch_msssim import ms_ssim as reference
+
+    rng = np.random.default_rng(sum(size))
+    smooth = np.cumsum(np.cumsum(rng.normal(0, 1, (*size, 3)), 0), 1)  # image-like: correlated, not white noise
+    a = ((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
+    for sigma in (2, 10, 40):
+        b = np.clip(a + rng.normal(0, sigma, a.shape), 0, 255).astype(np.uint8)
+        value = metrics.ms_ssim(a, b)
+        for dtype, tolerance in ((torch.float64, 1e-9), (torch.float32, 2e-6)):
+            images = (torch.from_numpy(i).permute(2, 0, 1)[None].to(dtype) for i in (a, b))
+            assert value == pytest.approx(float(reference(*images, 255.0)), abs=tolerance)
+
+
 def test_lpips_without_backbone_weights_is_unavailable_not_faked(monkeypatch, tmp_path):
     import torch
 
