@@ -57,7 +57,7 @@ PUBLISHED_HELP = (
 
 
 def cmd_rd(args: argparse.Namespace) -> int:
-    from ssicbench.config import RDConfig, codec_specs
+    from ssicbench.config import RDConfig
     from ssicbench.datasets import load_dataset
     from ssicbench.imageio import check_output_folder
     from ssicbench.published import load_published
@@ -75,7 +75,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
     workers = cfg.jobs or os.cpu_count() or 1
     executor = cfg.executor.build(workers)
     out_dir = check_output_folder(cfg.out)
-    specs = cli_specs(codec_specs(cfg.codecs, "rd"), args)
+    specs = cli_specs(cfg.codecs, args, "rd")
     images = load_dataset(cfg.dataset)
     if cfg.limit:
         images = images[: cfg.limit]

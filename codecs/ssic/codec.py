@@ -11,6 +11,7 @@ model), which sizes their window batches (default: batches of `layers.BATCH_BYTE
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,17 @@ from ssicbench.errors import BitstreamError, MissingWeightsError, UsageError
 from ssicbench.validate import check_value
 from ssicbench.weights import file_fingerprint
 
-__all__ = ["IMAGE_COPIES", "MAPS_HELD", "MAX_PIXELS", "MAX_SIDE", "SSICCodec", "StructuredSSICCodec", "make_ssic_codec"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "IMAGE_COPIES",
+    "MAPS_HELD",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "SSICCodec",
+    "StructuredSSICCodec",
+    "checkpoints_in",
+    "make_ssic_codec",
+]
 
 MAX_SIDE = 1 << 15
 MAX_PIXELS = 1 << 26
@@ -285,6 +296,33 @@ def _no_options(opts: Mapping[str, Any]) -> None:
         raise TypeError(f"unknown SSIC option(s): {', '.join(sorted(opts))}")
 
 
+CHECKPOINT_NAME = re.compile(r"(?:^|.*[-_.])q(\d+)\.pth(?:\.tar)?$")  # ssic-charm-q3.pth, q3.pth.tar, ...
+
+
+def checkpoints_in(folder: str | Path) -> dict[int, Path]:
+    """{quality: file} of the checkpoints in `folder`, one per rate point, named `...q<N>.pth` (or `.pth.tar`)
+    with N the quality, lowest rate first; MissingWeightsError naming what it found otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingWeightsError(f"checkpoint folder {folder} does not exist (--checkpoint-dir)")
+    found: dict[int, Path] = {}
+    for path in sorted(folder.iterdir()):
+        match = CHECKPOINT_NAME.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        quality = int(match.group(1))
+        if quality in found:
+            raise UsageError(f"{folder} holds two checkpoints of quality {quality}: {found[quality].name}, {path.name}")
+        found[quality] = path
+    if not found:
+        names = ", ".join(sorted(p.name for p in folder.iterdir())[:5]) or "nothing"
+        raise MissingWeightsError(
+            f"{folder} holds no checkpoint named <anything>q<N>.pth (e.g. q1.pth ... q6.pth, N = quality); it holds"
+            f" {names}"
+        )
+    return dict(sorted(found.items()))
+
+
 def make_ssic_codec(
     variant: str,
     checkpoint: str | Path | Mapping[Any, str | Path] | None = None,
@@ -292,12 +330,18 @@ def make_ssic_codec(
     device: str | torch.device = "cpu",
     quality: Any = 1,
     max_memory_mb: float | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> SSICCodec:
-    """ssic-<variant> from trained checkpoint(s): one file (rate point `quality`) or {quality: file}."""
+    """ssic-<variant> from trained checkpoint(s): one file (rate point `quality`), {quality: file}, or a folder
+    of `...q<N>.pth` files (`checkpoint_dir`, one per quality N)."""
+    if checkpoint is not None and checkpoint_dir is not None:
+        raise UsageError(f"ssic-{variant}: give --checkpoint or --checkpoint-dir, not both")
+    if checkpoint_dir is not None:
+        checkpoint = checkpoints_in(checkpoint_dir)
     if checkpoint is None:
         raise MissingWeightsError(
-            f"ssic-{variant} needs trained weights: pass --checkpoint PATH (the official checkpoints are linked"
-            " from the SSIC repository README)"
+            f"ssic-{variant} needs trained weights: pass --checkpoint PATH or --checkpoint-dir DIR (the official"
+            " checkpoints are linked from the SSIC repository README)"
         )
     mapping = dict(checkpoint) if isinstance(checkpoint, Mapping) else {quality: checkpoint}
     for path in mapping.values():
