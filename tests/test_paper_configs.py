@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO
@@ -82,3 +83,82 @@ def test_a_codec_flag_no_config_codec_takes_is_refused_in_one_line(tmp_path):
     done = subprocess.run(command + ["--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == "error: no codec of the config (jpeg, webp) takes checkpoint_dir"
+
+
+# --- the paper's task configs, end to end on a synthetic COCO fixture --------------------------------------------
+
+RED_PEOPLE = {  # image name -> red people (x0, y0, x1, y1) on grey, plus one blue car in the first image
+    "a.png": [(40, 40, 120, 200), (180, 60, 260, 220)],
+    "b.png": [(100, 30, 200, 230)],
+    "c.png": [(20, 100, 90, 240), (150, 20, 230, 160)],
+}
+
+
+def shapes_fixture(root):
+    """Images with red people (mask, box and the shoulder/hip keypoints the test detector finds) in COCO format."""
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO / "tests" / "plugins"))
+    from shapes_detector import corner_keypoints
+
+    images, annotations = [], []
+    for image_id, (name, people) in enumerate(RED_PEOPLE.items(), start=1):
+        pixels = np.full((256, 320, 3), 128, np.uint8)
+        if image_id == 1:
+            pixels[200:240, 200:300] = (30, 60, 200)
+            annotations.append(_annotation(len(annotations) + 1, image_id, 3, (200, 200, 300, 240), pixels.shape, None))
+        for box in people:
+            x0, y0, x1, y1 = box
+            pixels[y0:y1, x0:x1] = (220, 30, 30)
+            keypoints = corner_keypoints(x0, y0, x1, y1, 2)
+            annotations.append(_annotation(len(annotations) + 1, image_id, 1, box, pixels.shape, keypoints))
+        Image.fromarray(pixels).save(root / name)
+        images.append({"id": image_id, "file_name": name, "height": 256, "width": 320})
+    categories = [{"id": 1, "name": "person", "keypoints": [str(i) for i in range(17)]}, {"id": 3, "name": "car"}]
+    labels = root / "labels.json"
+    labels.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    return labels
+
+
+def _annotation(ann_id, image_id, category, box, shape, keypoints):
+    from pycocotools import mask as mask_utils
+
+    x0, y0, x1, y1 = box
+    blob = np.zeros(shape[:2], np.uint8)
+    blob[y0:y1, x0:x1] = 1
+    rle = mask_utils.encode(np.asfortranarray(blob))
+    rle["counts"] = rle["counts"].decode("ascii")
+    ann = {"id": ann_id, "image_id": image_id, "category_id": category, "segmentation": rle, "iscrowd": 0}
+    ann.update(bbox=[float(x0), float(y0), float(x1 - x0), float(y1 - y0)], area=float(blob.sum()))
+    if keypoints is not None:
+        ann.update(keypoints=keypoints, num_keypoints=4)
+    return ann
+
+
+@pytest.mark.parametrize(
+    "config, types",
+    [("coco-instance.json", ("bbox", "segm")), ("coco-pose.json", ("bbox", "keypoints"))],
+)
+def test_paper_task_configs_run_end_to_end_with_exact_ap(official, tmp_path, config, types):
+    """Each paper task config, pointed at the fixture, a test segmenter with keypoints and self-made SSIC
+    checkpoints: AP is exactly 1 on the uncompressed images for every result type the study scores, and JPEG at
+    quality 95 keeps the people (AP 1 on boxes); the group scenarios send fewer bits than the whole image."""
+    folder, small = official
+    root = tmp_path / "coco"
+    root.mkdir()
+    labels = shapes_fixture(root)
+    command = [sys.executable, str(REPO / "run_bench.py"), "--plugin", str(REPO / "tests/plugins/shapes_detector.py")]
+    command += ["task", "--config", str(REPO / "configs" / "paper" / config), "--detector", "test-red-people"]
+    command += ["--dataset", "coco", "--images", str(root), "--annotations", str(labels), "--no-download"]
+    command += ["--checkpoint-dir", str(folder), "--model-config", str(small), "--out", str(tmp_path / "out")]
+    done = subprocess.run(command + ["--quiet", "--jobs", "2"], capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "out" / "ap_vs_bpp.csv")
+    original = table[table["codec"] == "original"].iloc[0]
+    for kind in types:
+        assert original[f"{kind}_AP"] == 1.0 and original[f"{kind}_AP_low"] == original[f"{kind}_AP_high"] == 1.0
+    best_jpeg = table[(table["codec"] == "jpeg") & (table["quality"] == "95")].iloc[0]
+    assert best_jpeg["bbox_AP"] == 1.0 and best_jpeg["gt_instances"] == 6  # 5 people, 1 car
+    ssic = table[table["codec"] == "ssic-charm"].set_index(["scenario", "quality"])["bpp"]
+    for quality in ("1", "2", "3"):
+        assert ssic[("objects", quality)] < ssic[("all-groups", quality)]
