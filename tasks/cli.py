@@ -17,6 +17,7 @@ from typing import Any
 
 from ssicbench.cli_options import EXIT_ROWS_FAILED, EXIT_RULE, add_sweep_flags, cli_specs, key_values, sweep_overrides
 from ssicbench.datasets import DATASETS
+from ssicbench.errors import UsageError
 from ssicbench.group_masks import GROUPINGS
 from ssicbench.tasks.config import TaskConfig
 from ssicbench.tasks.pseudo_gt import GROUND_TRUTHS
@@ -105,6 +106,13 @@ def cmd_task(args: argparse.Namespace) -> int:
         ground_truth=cfg.ground_truth,
         pseudo_score=cfg.pseudo_score,
     )
+    info = DETECTORS.get(cfg.detector).info
+    if "keypoints" in info["iou_types"] and cfg.ground_truth == "dataset" and not setup.load_dataset().has_keypoints():
+        raise UsageError(
+            f"{cfg.detector} is scored on keypoints, but the labels of dataset {cfg.dataset} have none: give COCO"
+            " keypoint labels (e.g. --dataset coco --annotations person_keypoints_val2017.json) or --ground-truth"
+            " detector"
+        )
     out_dir = Path(cfg.out)
     executor.start()  # a cluster out of reach fails before planning (which hashes images and weights)
     plan = plan_task_jobs(setup, codecs, cfg.scenarios)
@@ -115,7 +123,6 @@ def cmd_task(args: argparse.Namespace) -> int:
             "%s %s q=%s image %s: %s", row["codec"], row["scenario"], row["quality"], row["image_id"], row.get("error")
         )
     dataset = setup.load_dataset()
-    info = DETECTORS.get(cfg.detector).info
     iou_types = evaluable_types(info["iou_types"], dataset)
     title = f"{cfg.detector} on {dataset.name}"
     written = write_task_report(

@@ -98,9 +98,6 @@ def shapes_fixture(root):
     """Images with red people (mask, box and the shoulder/hip keypoints the test detector finds) in COCO format."""
     from PIL import Image
 
-    sys.path.insert(0, str(REPO / "tests" / "plugins"))
-    from shapes_detector import corner_keypoints
-
     images, annotations = [], []
     for image_id, (name, people) in enumerate(RED_PEOPLE.items(), start=1):
         pixels = np.full((256, 320, 3), 128, np.uint8)
@@ -110,7 +107,9 @@ def shapes_fixture(root):
         for box in people:
             x0, y0, x1, y1 = box
             pixels[y0:y1, x0:x1] = (220, 30, 30)
-            keypoints = corner_keypoints(x0, y0, x1, y1, 2)
+            keypoints = [0.0] * 51  # labelled: shoulders at the top corners, hips at the bottom ones (v = 2)
+            for index, (x, y) in zip((5, 6, 11, 12), ((x0, y0), (x1, y0), (x0, y1), (x1, y1))):
+                keypoints[3 * index : 3 * index + 3] = [float(x), float(y), 2.0]
             annotations.append(_annotation(len(annotations) + 1, image_id, 1, box, pixels.shape, keypoints))
         Image.fromarray(pixels).save(root / name)
         images.append({"id": image_id, "file_name": name, "height": 256, "width": 320})
@@ -162,3 +161,34 @@ def test_paper_task_configs_run_end_to_end_with_exact_ap(official, tmp_path, con
     ssic = table[table["codec"] == "ssic-charm"].set_index(["scenario", "quality"])["bpp"]
     for quality in ("1", "2", "3"):
         assert ssic[("objects", quality)] < ssic[("all-groups", quality)]
+
+
+def test_a_pose_study_on_labels_without_keypoints_is_one_line(tmp_path):
+    """coco-pose.json on instance labels (boxes and masks, no keypoints) stops before any job runs."""
+    root = tmp_path / "coco"
+    root.mkdir()
+    labels = shapes_fixture(root)
+    gt = json.loads(labels.read_text())
+    for ann in gt["annotations"]:
+        for key in ("keypoints", "num_keypoints"):
+            ann.pop(key, None)
+    labels.write_text(json.dumps(gt))
+    command = [
+        sys.executable,
+        str(REPO / "run_bench.py"),
+        "task",
+        "--config",
+        str(REPO / "configs/paper/coco-pose.json"),
+    ]
+    command += ["--images", str(root), "--annotations", str(labels), "--codec", "jpeg", "--out", str(tmp_path / "out")]
+    done = subprocess.run(command + ["--quiet"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: torchvision-keypointrcnn is scored on keypoints, but the labels of dataset coco")
+    assert not (tmp_path / "out" / "task_rows").exists()
+
+
+def test_a_quality_the_folder_lacks_names_the_qualities_it_has(official):
+    codec = create_codec("ssic-charm", checkpoint_dir=str(official[0]), config=str(official[1]))
+    with pytest.raises(UsageError, match=r"quality 6.*1, 2, 3"):
+        codec.check_quality(6)
