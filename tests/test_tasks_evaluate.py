@@ -24,20 +24,25 @@ def square(x, y, size=100):
     return [float(x), float(y), float(x + size), float(y), float(x + size), float(y + size), float(x), float(y + size)]
 
 
+def square_annotation(ann_id, image_id, category, x, y):
+    """A COCO ground-truth 100x100 square at (x, y)."""
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": category,
+        "bbox": [x, y, 100, 100],
+        "area": 10000.0,
+        "iscrowd": 0,
+        "segmentation": [square(x, y)],
+    }
+
+
 def ground_truth(boxes_per_image, category=1, keypoints=None):
     images = [{"id": i + 1, "width": W, "height": H, "file_name": f"{i}.png"} for i in range(len(boxes_per_image))]
     anns = []
     for image_id, boxes in enumerate(boxes_per_image, start=1):
         for x, y in boxes:
-            ann = {
-                "id": len(anns) + 1,
-                "image_id": image_id,
-                "category_id": category,
-                "bbox": [x, y, 100, 100],
-                "area": 10000.0,
-                "iscrowd": 0,
-                "segmentation": [square(x, y)],
-            }
+            ann = square_annotation(len(anns) + 1, image_id, category, x, y)
             if keypoints is not None:
                 ann.update(keypoints=keypoints(x, y), num_keypoints=17)
             anns.append(ann)
@@ -199,17 +204,7 @@ def two_category_set(pattern):
     for image_id, (truths, found) in enumerate(pattern, start=1):
         images.append({"id": image_id, "width": W, "height": H, "file_name": f"{image_id}.png"})
         for category, x, y in truths:
-            anns.append(
-                {
-                    "id": len(anns) + 1,
-                    "image_id": image_id,
-                    "category_id": category,
-                    "bbox": [x, y, 100, 100],
-                    "area": 10000.0,
-                    "iscrowd": 0,
-                    "segmentation": [square(x, y)],
-                }
-            )
+            anns.append(square_annotation(len(anns) + 1, image_id, category, x, y))
         dets += [box_det(image_id, x, y, score, category) for category, x, y, score in found]
     categories = [{"id": PERSON, "name": "person"}, {"id": CAT, "name": "cat"}]
     return {"images": images, "annotations": anns, "categories": categories}, dets
