@@ -74,15 +74,12 @@ class Executor(ABC):
 
 
 def _init_worker(driver: int) -> None:
-    """Die with the driver (`driver`: its pid), and one BLAS/torch/OpenCV thread per worker, so N workers use N
-    cores."""
+    """Die with the driver (`driver`: its pid), and one BLAS/torch thread per worker, so N workers use N cores."""
     die_with_parent(driver)
     keep_freed_memory()
-    import cv2
     import torch
 
     torch.set_num_threads(1)
-    cv2.setNumThreads(1)
 
 
 # glibc's mallopt parameters (malloc.h)

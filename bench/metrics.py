@@ -57,10 +57,19 @@ def _gaussian() -> np.ndarray:
     return (g / g.sum()).numpy().astype(DTYPE)
 
 
-def _blur(plane: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Separable Gaussian of an HxWxC float32 image, on the pixels where the window fits (valid region)."""
+@lru_cache(maxsize=1)
+def _opencv():
+    """OpenCV, serial: a process that never starts OpenCV's thread pool can fork workers safely (a pool inherited
+    across fork hangs their first parallel call), and each worker already has a core of its own."""
     import cv2
 
+    cv2.setNumThreads(1)
+    return cv2
+
+
+def _blur(plane: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Separable Gaussian of an HxWxC float64 image, on the pixels where the window fits (valid region)."""
+    cv2 = _opencv()
     half = _WINDOW // 2
     return cv2.sepFilter2D(plane, -1, g, g, borderType=cv2.BORDER_CONSTANT)[half:-half, half:-half]
 
