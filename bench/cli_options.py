@@ -88,14 +88,15 @@ def cli_specs(entries: Sequence[Any], args: argparse.Namespace, command: str) ->
 
     options = codec_options(args)
     if not args.codec and options and entries:
-        entries = [{"name": e} if isinstance(e, str) else dict(e) for e in entries]
-        unused = {k for k in options if not any(codec_takes(str(e.get("name")), k) for e in entries)}
+        entries = [{"name": e} if isinstance(e, str) else e for e in entries]
+        names = [str(e.get("name")) for e in entries]
+        taken = [{k: v for k, v in options.items() if codec_takes(name, k)} for name in names]
+        unused = set(options).difference(*taken)
         if unused:
-            names = ", ".join(sorted({str(e.get("name")) for e in entries}))
-            raise UsageError(f"no codec of the config ({names}) takes {', '.join(sorted(unused))}")
-        for entry in entries:
-            taken = {k: v for k, v in options.items() if codec_takes(str(entry.get("name")), k)}
-            entry["options"] = {**entry.get("options", {}), **taken}
+            raise UsageError(
+                f"no codec of the config ({', '.join(sorted(set(names)))}) takes {', '.join(sorted(unused))}"
+            )
+        entries = [{**e, "options": {**e.get("options", {}), **t}} for e, t in zip(entries, taken)]
     specs = codec_specs(entries, command)
     if args.codec and args.qualities:
         return [spec.with_qualities(check_qualities(spec, args.qualities)) for spec in specs]

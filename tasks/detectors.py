@@ -217,16 +217,19 @@ class MoveNetDetector(Detector):
         size: int = 256,
         threads: int | None = None,
     ):
+        if size < 32:
+            raise BenchError(f"onnx-movenet: size must be at least 32 px, got {size}")
         path = Path(weights) if weights else WEIGHTS_DIR / "movenet-multipose.onnx"
         self._session = onnx_session(path, threads)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if [i.type for i in inputs] != ["tensor(int32)"] or [o.shape for o in outputs] != [[1, self.people, 56]]:
+        per_person = 3 * self.keypoints + 5  # (y, x, score) per keypoint, then the box and its score
+        if [i.type for i in inputs] != ["tensor(int32)"] or [o.shape for o in outputs] != [
+            [1, self.people, per_person]
+        ]:
             raise BenchError(
                 f"detector weights {path} are not the MoveNet MultiPose model (input {[i.type for i in inputs]},"
                 f" output {[o.shape for o in outputs]}): {REBUILD_HINT}"
             )
-        if size < 32:
-            raise BenchError(f"onnx-movenet: size must be at least 32 px, got {size}")
         self._input = inputs[0].name
         self.score_threshold = score_threshold
         self.size = size
