@@ -12,11 +12,11 @@ from ssicbench.tasks.detectors import DETECTORS, Detector
 CORNERS = (5, 6, 11, 12)  # left/right shoulder (top corners), left/right hip (bottom corners)
 
 
-def corner_keypoints(x0: float, y0: float, x1: float, y1: float, visible: float) -> list[float]:
-    """17 COCO keypoints, the four of `CORNERS` at the box's corners, the others unlabelled."""
+def corner_keypoints(x0: float, y0: float, x1: float, y1: float) -> list[float]:
+    """17 COCO keypoints, the four of `CORNERS` at the box's corners (score 1), the others zero."""
     points = [[0.0, 0.0, 0.0] for _ in range(17)]
     for index, (x, y) in zip(CORNERS, ((x0, y0), (x1, y0), (x0, y1), (x1, y1))):
-        points[index] = [float(x), float(y), visible]
+        points[index] = [float(x), float(y), 1.0]
     return [v for point in points for v in point]
 
 
@@ -29,7 +29,7 @@ class RedPeople(Detector):
     def detect(self, image):
         image = image.astype(int)
         red = (image[..., 0] > 160) & (image[..., 1] < 90) & (image[..., 2] < 90)
-        labels, count = ndimage.label(red)
+        labels, _ = ndimage.label(red)
         results = []
         for index, found in enumerate(ndimage.find_objects(labels), start=1):
             blob = labels == index
@@ -43,7 +43,7 @@ class RedPeople(Detector):
                     "category_id": 1,
                     "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
                     "segmentation": rle,
-                    "keypoints": corner_keypoints(x0, y0, x1, y1, 1.0),
+                    "keypoints": corner_keypoints(x0, y0, x1, y1),
                     "score": 0.9,
                 }
             )
