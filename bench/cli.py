@@ -305,6 +305,24 @@ def cmd_codecs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from ssicbench import metrics
+
+    names = metrics.metric_names()
+    for name in names:
+        metric = metrics.get_metric(name)
+        why = metric.available()
+        mark = "-" if why else "+"
+        default = " (default)" if metric.default else ""
+        print(f"{mark} {name:<12} {metric.description}{default}")
+        print(f"  {'':<12} columns: {', '.join(c.name for c in metric.columns)}; needs: {metric.needs}")
+        if why:
+            print(f"  {'':<12} not runnable here: {why}")
+    runnable = sum(not metrics.get_metric(n).available() for n in names)
+    print(f"+ runs here ({runnable} of {len(names)}); - needs what is named; `rd --metrics NAME ...` picks them")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from ssicbench import datasets
 
@@ -330,6 +348,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ssicbench.metrics import metric_names
+
     parser = _Parser(prog="run_bench.py", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and tracebacks")
     parser.add_argument(
@@ -345,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_flags(p, "sweep (configs/*.json)")
     p.add_argument("--dataset", help="dataset name (embedded, kodak, coco-val2017) or image folder")
     p.add_argument("--out", help="results folder (default results/<dataset>)")
-    p.add_argument("--metrics", nargs="+", choices=["psnr", "ms-ssim", "lpips"])
+    p.add_argument("--metrics", nargs="+", choices=metric_names(), help="metrics to compute (`metrics` lists them)")
     p.add_argument("--published", nargs="*", help=PUBLISHED_HELP + " (report.published)")
     p.add_argument(
         "--anchor", nargs="+", help="curve name(s) the BD tables are relative to, e.g. jpeg VTM (report.anchors)"
@@ -378,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("codecs", help="list registered codecs and their quality points")
     p.set_defaults(func=cmd_codecs)
+
+    p = sub.add_parser("metrics", help="list registered metrics, their columns and what each needs")
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("data", help="list, fetch or verify datasets")
     p.add_argument("action", choices=["list", "fetch", "verify"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ssicbench.codec_spec import CodecSpec
 from ssicbench.errors import UsageError
 from ssicbench.jsonfile import read_json_object
-from ssicbench.metrics import METRICS
+from ssicbench.metrics import check_metric_names, default_metrics
 from ssicbench.validate import check_fields, spec
 
 if TYPE_CHECKING:  # the executors (and Ray) are imported only by the commands that run jobs
@@ -147,12 +147,13 @@ class RDConfig(RunConfig):
     limit: int = 0  # only the first N images (0: all)
     out: str = ""  # results folder ("": results/<dataset>)
     jobs: int = spec(0, high=4096)  # worker processes (0: all cores)
-    metrics: list[str] = spec(factory=lambda: list(METRICS), choices=METRICS)
+    metrics: list[str] = field(default_factory=default_metrics)  # registered metric names (`metrics` lists them)
     report: ReportConfig = field(default_factory=ReportConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     quiet: bool = False  # no progress bar
 
     def __post_init__(self) -> None:
+        self.metrics = check_metric_names(self.metrics, "config key 'metrics'")
         self.executor = ExecutorConfig.of(self.executor)
         if isinstance(self.report, Mapping):
             self.report = ReportConfig(**_known(ReportConfig, self.report, "report"))

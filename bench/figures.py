@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssicbench.metrics import column, columns
 from ssicbench.results import Curve
 
 __all__ = [
@@ -23,21 +24,19 @@ __all__ = [
     "MARKERS",
     "MAX_LABEL",
     "MIN_AXES_FRACTION",
-    "PLOT_METRICS",
     "RATE_LABEL",
     "curve_label",
     "plot_rd",
+    "plotted_columns",
     "rd_figure",
     "save_figure",
 ]
 
-PLOT_METRICS = {  # metric -> y-axis label; the region ones are measured on the pixels the receiver decoded
-    "psnr": "PSNR RGB [dB]",
-    "ms_ssim_db": "MS-SSIM RGB [dB]",
-    "psnr_objects": "PSNR in the object groups [dB]",
-    "psnr_background": "PSNR in the background group [dB]",
-    "psnr_boundary": "PSNR in the boundary band [dB]",
-}
+
+def plotted_columns() -> list[str]:
+    """The metric columns that have an RD figure (those declaring a y-axis label), in registry order; the region
+    ones are measured on the pixels the receiver decoded."""
+    return [c.name for c in columns() if c.label]
 
 
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -85,7 +84,8 @@ def rd_figure(curves: Sequence[Curve], metric: str, title: str = ""):
         blocks["published" if curve.published else "measured (this run)"].append(line)
     _limits(ax, [c for _, c in drawable], metric)
     ax.set_xlabel(RATE_LABEL)
-    ax.set_ylabel(PLOT_METRICS.get(metric, metric))
+    declared = column(metric)
+    ax.set_ylabel(declared.label if declared and declared.label else metric)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     groups = [[Line2D([], [], linestyle="none", label=heading), *lines] for heading, lines in blocks.items() if lines]

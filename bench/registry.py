@@ -31,8 +31,9 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Maps names to factories; `create(name, **kwargs)` builds an object from a string a config names."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, sort: bool = True):
         self.kind = kind
+        self.sort = sort  # names() sorted, or (False) in the order they were registered
         self._entries: dict[str, Entry[T]] = {}
 
     def register(self, name: str, factory: Callable[..., T] | None = None, **info: Any):
@@ -87,7 +88,7 @@ class Registry(Generic[T]):
                 check_value(value, hints[key], f"{self.kind} {name}: {spell(key)}", low=-MAX_FLOAT)
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        return sorted(self._entries) if self.sort else list(self._entries)
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries

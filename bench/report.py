@@ -12,23 +12,25 @@ import pandas as pd
 from scipy.interpolate import PchipInterpolator
 
 from ssicbench import bootstrap
-from ssicbench.figures import PLOT_METRICS, plot_rd
+from ssicbench.figures import plot_rd, plotted_columns
 from ssicbench.files import write_atomic
 from ssicbench.markdown import markdown_table
+from ssicbench.metrics import Column, bd_columns, column, columns
 from ssicbench.results import Curve
 
 __all__ = [
-    "METRIC_NAMES",
+    "JPEG_AI_METRICS",
     "MIN_BD_POINTS",
-    "REGION_METRICS",
-    "WHOLE_METRICS",
     "PerImage",
     "bd_markdown",
+    "bd_metrics",
     "bd_quality",
     "bd_rate",
     "bd_table",
     "bd_tables",
+    "table_metrics",
     "curve_source",
+    "declared_column",
     "format_bd",
     "pareto_front",
     "per_image",
@@ -36,15 +38,24 @@ __all__ = [
     "write_report",
 ]
 
-METRIC_NAMES = {
-    "psnr": "PSNR",
-    "ms_ssim_db": "MS-SSIM",
-    "psnr_objects": "object PSNR",
-    "psnr_background": "background PSNR",
-    "psnr_boundary": "boundary PSNR",
-}
-WHOLE_METRICS = ("psnr", "ms_ssim_db")  # the BD table of whole-image quality
-REGION_METRICS = ("psnr_objects", "psnr_boundary")  # the BD table of the regions SSIC's claims are about
+# JPEG AI's common test conditions judge codecs on these seven metrics, BD-rate per metric and averaged; the
+# average here is over those the suite has (the `jpeg_ai` columns) and says which entered.
+JPEG_AI_METRICS = ("MS-SSIM", "IW-SSIM", "VIF", "FSIM", "NLPD", "PSNR-HVS-M", "VMAF")
+
+
+def bd_metrics(curves: Sequence[Curve], region: bool = False) -> list[str]:
+    """The BD columns (`metrics.bd_columns`) some curve of `curves` has, in registry order."""
+    return [c.name for c in bd_columns(region) if any(curve.metric(c.name) is not None for curve in curves)]
+
+
+def declared_column(name: str) -> Column:
+    """The registered column `name`, or a plain higher-is-better one in dB for a column no metric declares."""
+    return column(name) or Column(name, name, short=name)
+
+
+def _sign(name: str) -> float:
+    """+1 for a quality (higher is better), -1 for a distance such as LPIPS: BD fits quality rising with rate."""
+    return 1.0 if declared_column(name).higher_is_better else -1.0
 
 
 def _integral(x: np.ndarray, y: np.ndarray, low: float, high: float, method: str) -> float:
@@ -120,12 +131,12 @@ def per_image(frame: pd.DataFrame) -> dict[str, PerImage]:
         order = bpp.mean(axis=1).sort_values(kind="stable").index
         bpp = bpp.loc[order]
         values = {"bpp": bpp.to_numpy(float)}
-        for column in METRIC_NAMES:
-            if column in part:
-                table = part.pivot_table(index="quality", columns="image", values=column, aggfunc="first", dropna=False)
+        for name in (c.name for c in columns() if c.bd):
+            if name in part:
+                table = part.pivot_table(index="quality", columns="image", values=name, aggfunc="first", dropna=False)
                 table = table.reindex(index=order, columns=bpp.columns)
                 if table.notna().all().all():
-                    values[column] = table.to_numpy(float)
+                    values[name] = table.to_numpy(float)
         out[str(codec)] = PerImage([str(c) for c in bpp.columns], values)
     return out
 
@@ -133,11 +144,13 @@ def per_image(frame: pd.DataFrame) -> dict[str, PerImage]:
 def bd_table(
     curves: Sequence[Curve],
     anchor: str,
-    metrics: Sequence[str] = WHOLE_METRICS,
+    metrics: Sequence[str] | None = None,
     method: str = "cubic",
     images: Mapping[str, PerImage] | None = None,
 ) -> pd.DataFrame:
-    """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric.
+    """BD-rate and BD-quality of every curve against the curve named `anchor`, per metric (None: every whole-image
+    BD column some curve has), and the JPEG-AI-style mean BD-rate (`jpeg_ai_mean`) when the metrics hold some of
+    `JPEG_AI_METRICS`.
 
     A cell that cannot be computed is NaN and its reason is in the `<metric>_note` column (empty when computed).
     With `images` (from `per_image`), each computed cell of a measured curve gets a bootstrap interval over its
@@ -149,6 +162,7 @@ def bd_table(
         raise KeyError(f"anchor {anchor!r} is not among the curves: {', '.join(sorted(by_name))}")
     ref = by_name[anchor]
     images = images or {}
+    metrics = bd_metrics(curves) if metrics is None else list(metrics)
     rows = []
     for curve in curves:
         row = {"codec": curve.name, "source": curve_source(curve), "published": curve.published}
@@ -164,8 +178,25 @@ def bd_table(
                 row[f"bd_rate_{metric}_%_low"] = rate_low if keep_rate else np.nan
                 row[f"bd_rate_{metric}_%_high"] = rate_high if keep_rate else np.nan
                 row[f"bd_{metric}_low"], row[f"bd_{metric}_high"] = (low, high) if keep_quality else (np.nan, np.nan)
+        row.update(_jpeg_ai_mean(row, metrics))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _jpeg_ai_mean(row: Mapping[str, object], metrics: Sequence[str]) -> dict[str, object]:
+    """The mean BD-rate over the `jpeg_ai` columns among `metrics` (as JPEG AI averages its metrics' BD-rates),
+    only when every one of them has a BD-rate (a mean over fewer would not compare across rows); its note names
+    the metrics that entered and those of `JPEG_AI_METRICS` the suite does not measure."""
+    entered = [m for m in metrics if declared_column(m).jpeg_ai]
+    if not entered:
+        return {}
+    names = [declared_column(m).title for m in entered]
+    missing = [m for m in JPEG_AI_METRICS if not any(n.startswith(m) for n in names)]
+    rates = [float(row[f"bd_rate_{m}_%"]) for m in entered]
+    note = f"mean of {', '.join(names)}" + (f"; not measured: {', '.join(missing)}" if missing else "")
+    if not all(np.isfinite(rates)):
+        return {"bd_rate_jpeg_ai_mean_%": np.nan, "jpeg_ai_mean_note": note + "; n/a where one of them is"}
+    return {"bd_rate_jpeg_ai_mean_%": float(np.mean(rates)), "jpeg_ai_mean_note": note}
 
 
 def _bd_interval(
@@ -176,16 +207,21 @@ def _bd_interval(
     if test is None or (ref_images is None and not ref.published):
         return none
     names = test.images if ref_images is None else [n for n in test.images if n in set(ref_images.images)]
+    sign = _sign(metric)
     curve = test.take("bpp", names), test.take(metric, names)
     anchor = (ref_images.take("bpp", names), ref_images.take(metric, names)) if ref_images is not None else None
     if len(names) < 2 or curve[1] is None or (anchor is not None and anchor[1] is None):
         return none
+    curve = curve[0], sign * curve[1]
+    if anchor is not None:
+        anchor = anchor[0], sign * anchor[1]
     draws = bootstrap.resamples(len(names))
     rt, qt = (m[:, draws].mean(axis=2).T for m in curve)  # (samples, rate points)
     if anchor is not None:
         ra, qa = (m[:, draws].mean(axis=2).T for m in anchor)
     else:  # a published anchor: the same curve in every sample
-        ra, qa = (np.broadcast_to(v, (len(draws), len(v))) for v in pareto_front(ref.bpp, ref.metric(metric)))
+        front = pareto_front(ref.bpp, sign * ref.metric(metric))
+        ra, qa = (np.broadcast_to(v, (len(draws), len(v))) for v in front)
     rates, qualities = np.full(len(draws), np.nan), np.full(len(draws), np.nan)
     whole = _on_front(ra, qa) & _on_front(rt, qt)  # no point of either curve beaten: one batched fit
     if method == "cubic" and min(ra.shape[1], rt.shape[1]) >= MIN_BD_POINTS:
@@ -200,7 +236,7 @@ def _bd_interval(
             if min(len(a_quality), len(t_quality)) >= MIN_BD_POINTS:
                 rates[s] = bd_rate(a_rate, a_quality, t_rate, t_quality, method)
                 qualities[s] = bd_quality(a_rate, a_quality, t_rate, t_quality, method)
-    return bootstrap.interval(rates), bootstrap.interval(qualities)
+    return bootstrap.interval(rates), bootstrap.interval(sign * qualities)
 
 
 def _on_front(bpp: np.ndarray, quality: np.ndarray) -> np.ndarray:
@@ -240,15 +276,19 @@ MIN_BD_POINTS = 4  # the cubic fit of the Bjontegaard method needs four points
 
 
 def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float, float, str]:
-    """(BD-rate %, BD-quality, reason) of `curve` against `ref`; the reason is empty when both are computed."""
-    name = METRIC_NAMES.get(metric, metric)
+    """(BD-rate %, BD-quality, reason) of `curve` against `ref`; the reason is empty when both are computed. A
+    distance (lower is better) is fitted negated, and its BD-quality is given back in its own direction."""
+    col, sign = declared_column(metric), _sign(metric)
+    name = col.title
     a, t = ref.metric(metric), curve.metric(metric)
     if t is None:
-        if metric in WHOLE_METRICS and curve.metric("psnr_objects") is not None:
+        partial = any(curve.metric(c.name) is not None for c in bd_columns(region=True))
+        if not col.region and partial:
             return np.nan, np.nan, "a partial decode has no whole-image quality (see the region table)"
         return np.nan, np.nan, f"curve has no {name}"
     if a is None:
         return np.nan, np.nan, f"anchor has no {name}"
+    a, t = sign * a, sign * t
     (ref_bpp, a), (bpp, t) = pareto_front(ref.bpp, a), pareto_front(curve.bpp, t)
     for who, values, total in (("curve", t, curve.bpp), ("anchor", a, ref.bpp)):
         if len(values) < MIN_BD_POINTS:
@@ -256,7 +296,7 @@ def _bd_cells(ref: Curve, curve: Curve, metric: str, method: str) -> tuple[float
             return np.nan, np.nan, f"{who} has {len(values)} rate point(s){beaten}; BD needs >= {MIN_BD_POINTS}"
     with np.errstate(all="ignore"):
         rate = bd_rate(ref_bpp, a, bpp, t, method)
-        quality = bd_quality(ref_bpp, a, bpp, t, method)
+        quality = sign * bd_quality(ref_bpp, a, bpp, t, method)
     reasons = []
     if not np.isfinite(rate):
         reasons.append(f"BD-rate: {name} ranges do not overlap" if _disjoint(a, t) else "BD-rate: not finite")
@@ -301,7 +341,7 @@ def bd_tables(
     curves: Sequence[Curve],
     anchors: Sequence[str],
     method: str = "cubic",
-    metrics: Sequence[str] = WHOLE_METRICS,
+    metrics: Sequence[str] | None = None,
     images: Mapping[str, PerImage] | None = None,
 ) -> pd.DataFrame:
     """`bd_table` against each anchor that is among the curves, stacked with an `anchor` column."""
@@ -316,22 +356,30 @@ def bd_tables(
 def bd_markdown(table: pd.DataFrame) -> str:
     """The BD table as Markdown, one section per anchor, with the bootstrap interval where there is one; cells
     that cannot be computed say n/a, and the notes say why (or what to bear in mind)."""
-    metrics = [c[len("bd_rate_") : -len("_%")] for c in table.columns if c.startswith("bd_rate_") and c.endswith("_%")]
+    metrics = table_metrics(table)
+    mean = "bd_rate_jpeg_ai_mean_%" in table.columns
     intervals = any(c.endswith("_low") for c in table.columns)
     parts = []
     for anchor, part in table.groupby("anchor", sort=False):
         header = ["curve", "source", "points"]
         for m in metrics:
-            header += [f"BD-rate {METRIC_NAMES.get(m, m)} [%]", f"BD-{METRIC_NAMES.get(m, m)} [dB]"]
+            col = declared_column(m)
+            header += [f"BD-rate {col.title} [%]", f"BD-{col.title}" + (f" [{col.unit}]" if col.unit else "")]
+        header += ["BD-rate JPEG-AI mean [%]"] if mean else []
         rows = []
         for _, row in part.iterrows():
             cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
             notes = []
             for m in metrics:
-                cells += [format_bd(row, f"bd_rate_{m}_%", "+.1f"), format_bd(row, f"bd_{m}", "+.2f")]
+                digits = "+.2f" if declared_column(m).unit else "+.4f"
+                cells += [format_bd(row, f"bd_rate_{m}_%", "+.1f"), format_bd(row, f"bd_{m}", digits)]
                 note = row.get(f"{m}_note")
                 if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)
-                    notes.append(f"{METRIC_NAMES.get(m, m)}: {note}")
+                    notes.append(f"{declared_column(m).title}: {note}")
+            if mean:
+                cells.append(format_bd(row, "bd_rate_jpeg_ai_mean_%", "+.1f"))
+                note = row.get("jpeg_ai_mean_note")
+                notes += [f"JPEG-AI mean: {note}"] if isinstance(note, str) and note else []
             rows.append([*cells, "; ".join(notes)])
         lines = markdown_table([*header, "notes"], rows)
         ci = (
@@ -343,6 +391,12 @@ def bd_markdown(table: pd.DataFrame) -> str:
             f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality{ci})\n\n" + "\n".join(lines)
         )
     return "\n\n".join(parts) + "\n"
+
+
+def table_metrics(table: pd.DataFrame) -> list[str]:
+    """The metrics a BD table (from `bd_table`) has a BD-rate column for, the JPEG-AI mean aside."""
+    found = [c[len("bd_rate_") : -len("_%")] for c in table.columns if c.startswith("bd_rate_") and c.endswith("_%")]
+    return [m for m in found if m != "jpeg_ai_mean"]
 
 
 def format_bd(row: pd.Series, column: str, fmt: str) -> str:
@@ -370,21 +424,21 @@ def write_report(
     title: str = "",
     images: Mapping[str, PerImage] | None = None,
 ) -> tuple[dict[str, Path], dict[str, pd.DataFrame]]:
-    """RD plots of every `PLOT_METRICS` metric some curve has and, against each anchor among the curves, the BD
-    tables (CSV + Markdown) of whole-image quality (`bd_table`) and of the regions (`bd_regions`: the curves measured
-    on group masks, against the anchors that were), with bootstrap intervals for the curves `images` has; returns
+    """RD plots of every plotted metric some curve has and, against each anchor among the curves, the BD tables
+    (CSV + Markdown) of whole-image quality (`bd_table`) and of the regions (`bd_regions`: the curves measured on
+    group masks, against the anchors that were), with bootstrap intervals for the curves `images` has; returns
     (files by name, BD tables by name)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     tables: dict[str, pd.DataFrame] = {}
-    for metric in PLOT_METRICS:
+    for metric in plotted_columns():
         path = plot_rd(curves, metric, out_dir / f"rd_{metric}.png", title)
         if path:
             written[f"rd_{metric}"] = path
-    regions = [c for c in curves if any(c.metric(m) is not None for m in REGION_METRICS)]
-    for name, metrics, among in (("bd_table", WHOLE_METRICS, curves), ("bd_regions", REGION_METRICS, regions)):
-        table = bd_tables(among, anchors, metrics=metrics, images=images)
+    regions = [c for c in curves if bd_metrics([c], region=True)]
+    for name, among, region in (("bd_table", curves, False), ("bd_regions", regions, True)):
+        table = bd_tables(among, anchors, metrics=bd_metrics(among, region), images=images)
         if len(table):
             written[name], tables[name] = write_bd_table(table, out_dir, name), table
     return written, tables

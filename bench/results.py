@@ -14,18 +14,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssicbench import metrics
 from ssicbench.errors import UsageError
 from ssicbench.files import write_atomic
 from ssicbench.jsonfile import read_json_object
 
 __all__ = [
-    "COMPRESSAI_KEYS",
-    "MEAN_COLUMNS",
-    "QUALITY_KEYS",
+    "RATE_KEYS",
+    "TIME_KEYS",
     "Curve",
     "PublishedDataError",
+    "compressai_keys",
     "curve_file_name",
     "curves_from_summary",
+    "mean_columns",
+    "quality_columns",
     "read_compressai_json",
     "read_curves",
     "rows_frame",
@@ -34,37 +37,24 @@ __all__ = [
     "write_tables",
 ]
 
-# Our column -> CompressAI results-JSON key.
-COMPRESSAI_KEYS = {
-    "bpp": "bpp",
-    "psnr": "psnr-rgb",
-    "psnr_objects": "psnr-rgb-objects",
-    "psnr_background": "psnr-rgb-background",
-    "psnr_boundary": "psnr-rgb-boundary",
-    "bpp_whole": "bpp-whole-container",
-    "ms_ssim": "ms-ssim-rgb",
-    "ms_ssim_db": "ms-ssim-db-rgb",
-    "region_fraction": "region-fraction",
-    "lpips": "lpips",
-    "encode_s": "encoding_time",
-    "decode_s": "decoding_time",
-}
-MEAN_COLUMNS = [
-    "bpp",
-    "bpp_whole",
-    "psnr",
-    "psnr_objects",
-    "psnr_background",
-    "psnr_boundary",
-    "region_fraction",
-    "ms_ssim",
-    "ms_ssim_db",
-    "lpips",
-    "encode_s",
-    "decode_s",
-]
-# a curve needs one of them
-QUALITY_KEYS = ("psnr", "psnr_objects", "psnr_background", "psnr_boundary", "ms_ssim", "ms_ssim_db", "lpips")
+# The columns of a row that are not a metric's (the metrics declare theirs, `ssicbench.metrics`) -> CompressAI key.
+RATE_KEYS = {"bpp": "bpp", "bpp_whole": "bpp-whole-container", "region_fraction": "region-fraction"}
+TIME_KEYS = {"encode_s": "encoding_time", "decode_s": "decoding_time"}
+
+
+def compressai_keys() -> dict[str, str]:
+    """Row column -> CompressAI results-JSON key: rates, every registered metric's columns, timings."""
+    return {**RATE_KEYS, **metrics.compressai_keys(), **TIME_KEYS}
+
+
+def mean_columns() -> list[str]:
+    """The columns averaged over images per quality point, in table order."""
+    return list(compressai_keys())
+
+
+def quality_columns() -> list[str]:
+    """The metric columns: a curve needs one of them."""
+    return list(metrics.compressai_keys())
 
 
 class PublishedDataError(UsageError):
@@ -105,7 +95,7 @@ def rows_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 def summarize(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean over images of each metric per codec, dataset and quality point (successful jobs only)."""
     ok = frame[frame["status"] == "ok"].copy()
-    columns = [c for c in MEAN_COLUMNS if c in ok]
+    columns = [c for c in mean_columns() if c in ok]
     if ok.empty:
         return pd.DataFrame(columns=["codec", "dataset", "quality", *columns, "images"])
     ok["quality"] = ok["quality"].astype(str)
@@ -120,7 +110,7 @@ def curves_from_summary(summary: pd.DataFrame) -> list[Curve]:
     curves = []
     for (codec, dataset), part in summary.groupby(["codec", "dataset"], sort=True):
         part = part.sort_values("bpp")
-        values = {k: part[k].tolist() for k in MEAN_COLUMNS if k in part and part[k].notna().all()}
+        values = {k: part[k].tolist() for k in mean_columns() if k in part and part[k].notna().all()}
         curves.append(
             Curve(codec, values, description=f"SSIC-Bench on {dataset}", extra={"quality": part["quality"].tolist()})
         )
@@ -155,7 +145,8 @@ def curve_file_name(name: str) -> str:
 
 def write_compressai_json(curve: Curve, path: str | Path) -> Path:
     """CompressAI's results format: {"name", "description", "results": {"bpp": [...], "psnr-rgb": [...]}}."""
-    results = {COMPRESSAI_KEYS[k]: [float(x) for x in v] for k, v in curve.values.items() if k in COMPRESSAI_KEYS}
+    keys = compressai_keys()
+    results = {keys[k]: [float(x) for x in v] for k, v in curve.values.items() if k in keys}
     if "quality" in curve.extra:
         results["quality"] = curve.extra["quality"]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -180,23 +171,23 @@ def read_compressai_json(path: str | Path) -> Curve:
         raise PublishedDataError(f"{path}: field 'results' is {'missing' if results is None else 'not an object'}")
     if "bpp" not in results:
         raise PublishedDataError(f"{path}: field 'results.bpp' is missing")
-    ours = {v: k for k, v in COMPRESSAI_KEYS.items()}
+    keys = compressai_keys()
+    ours = {v: k for k, v in keys.items()}
     values = {ours[k]: _numbers(path, k, v) for k, v in results.items() if k in ours}
     if not len(values["bpp"]) or min(values["bpp"]) <= 0:
         raise PublishedDataError(f"{path}: field 'results.bpp' must hold positive rates")
     rates = len(values["bpp"])
     for key, column in values.items():
         if len(column) != rates:
-            raise PublishedDataError(
-                f"{path}: field 'results.{COMPRESSAI_KEYS[key]}' has {len(column)} values, 'bpp' has {rates}"
-            )
-    if not any(k in values for k in QUALITY_KEYS):
-        known = ", ".join(COMPRESSAI_KEYS[k] for k in QUALITY_KEYS)
+            raise PublishedDataError(f"{path}: field 'results.{keys[key]}' has {len(column)} values, 'bpp' has {rates}")
+    if not any(k in values for k in quality_columns()):
+        known = ", ".join(keys[k] for k in quality_columns())
         raise PublishedDataError(f"{path}: 'results' holds no quality metric ({known})")
     order = np.argsort(values["bpp"])
     values = {k: [v[i] for i in order] for k, v in values.items()}
-    if "ms_ssim" in values and "ms_ssim_db" not in values:
-        values["ms_ssim_db"] = [-10 * np.log10(1 - v) for v in values["ms_ssim"]]
+    for c in metrics.columns():  # a column the curve lacks but can be had from one it has (MS-SSIM in dB)
+        if c.derive and c.derive[0] in values and c.name not in values:
+            values[c.name] = [c.derive[1](v) for v in values[c.derive[0]]]
     return Curve(
         data.get("name", Path(path).stem),
         values,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ssicbench.codec_spec import CodecSpec
 from ssicbench.codecs import is_structured
-from ssicbench.report import WHOLE_METRICS, PerImage, bd_table
+from ssicbench.report import PerImage, bd_table
 from ssicbench.results import Curve
 
 __all__ = ["UNSTRUCTURED_TWINS", "structure_cost", "structure_pairs"]
@@ -37,15 +37,15 @@ def structure_pairs(specs: Sequence[CodecSpec]) -> list[tuple[CodecSpec, CodecSp
 def structure_cost(
     specs: Sequence[CodecSpec], curves: Sequence[Curve], images: Mapping[str, PerImage] | None = None
 ) -> pd.DataFrame:
-    """Per pair of `structure_pairs`: BD-rate and BD-quality (PSNR, MS-SSIM) of the structured curve against the
-    one-group curve, with bootstrap intervals over images (paired) when `images` has both."""
+    """Per pair of `structure_pairs`: BD-rate and BD-quality (every whole-image BD metric measured) of the structured
+    curve against the one-group curve, with bootstrap intervals over images (paired) when `images` has both."""
     by_name = {c.name: c for c in curves}
     tables = []
     for one_group, grouped in structure_pairs(specs):
         if one_group.display not in by_name or grouped.display not in by_name:
             continue
         pair = [by_name[one_group.display], by_name[grouped.display]]
-        table = bd_table(pair, one_group.display, WHOLE_METRICS, images=images)
+        table = bd_table(pair, one_group.display, images=images)
         tables.append(table[table["codec"] == grouped.display].assign(one_group=one_group.display))
     if not tables:
         return pd.DataFrame()

@@ -18,7 +18,7 @@ from ssicbench.codec_spec import CodecSpec
 from ssicbench.files import write_atomic
 from ssicbench.markdown import markdown_table
 from ssicbench.regions import BAND_PX
-from ssicbench.report import bd_markdown, curve_source, format_bd
+from ssicbench.report import bd_markdown, curve_source, declared_column, format_bd, table_metrics
 from ssicbench.results import Curve
 
 __all__ = ["RunInfo", "machine", "write_summary"]
@@ -172,11 +172,13 @@ def _structure_lines(cost: pd.DataFrame) -> list[str]:
     ]
     for _, row in cost.iterrows():
         parts = []
-        for metric, name in (("psnr", "PSNR"), ("ms_ssim_db", "MS-SSIM")):
+        for metric in table_metrics(cost):
+            name, unit = declared_column(metric).title, declared_column(metric).unit
             rate = format_bd(row, f"bd_rate_{metric}_%", "+.1f")
-            quality = format_bd(row, f"bd_{metric}", "+.2f")
-            parts.append(f"BD-rate ({name}) {rate} %, BD-{name} {quality} dB")
-        note = "; ".join(str(row[c]) for c in ("psnr_note", "ms_ssim_db_note") if c in row and row[c])
+            quality = format_bd(row, f"bd_{metric}", "+.2f" if unit else "+.4f")
+            parts.append(f"BD-rate ({name}) {rate} %, BD-{name} {quality}" + (f" {unit}" if unit else ""))
+        notes = (row.get(f"{m}_note") for m in table_metrics(cost))
+        note = "; ".join(str(n) for n in notes if isinstance(n, str) and n)
         lines.append(
             f"- `{row['codec']}` vs `{row['one_group']}`: " + "; ".join(parts) + (f" ({note})" if note else "")
         )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from ssicbench import metrics
 from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
 from ssicbench.codecs import Bitstream, Codec, is_structured
 from ssicbench.datasets import ImageItem
-from ssicbench.errors import BenchError, MetricError, MissingWeightsError
+from ssicbench.errors import BenchError
 from ssicbench.executors import Executor
 from ssicbench.files import write_atomic
 from ssicbench.imageio import load_image
@@ -54,7 +53,7 @@ class RDJob:
     quality: Any
     dataset: str
     image: ImageItem
-    metrics: tuple[str, ...] = metrics.METRICS
+    metrics: tuple[str, ...] = ()  # (plan_jobs: the default set)
     image_digest: str = ""
     codec_digest: str = ""
     containers: str = ""  # where containers coded with group masks are kept for the other decoding modes
@@ -96,7 +95,7 @@ def plan_jobs(
     codecs: Sequence[CodecSpec],
     dataset: str,
     images: Sequence[ImageItem],
-    metric_names=metrics.METRICS,
+    metric_names: Sequence[str] | None = None,
     containers: str | Path = "",
 ) -> list[RDJob]:
     """Every codec x quality x image, each keyed by the content of its image, codec options and weights;
@@ -109,7 +108,7 @@ def plan_jobs(
             q,
             dataset,
             img,
-            tuple(metric_names),
+            tuple(metrics.default_metrics() if metric_names is None else metric_names),
             digests[img.path],
             c.fingerprint(q),
             str(containers) if c.masks and is_structured(c.name) else "",
@@ -152,12 +151,9 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
             area = dict(zip(*np.unique(ids, return_counts=True)))
             row["group_bytes"] = json.dumps({str(g): n for g, n in sent.group_bytes.items()})
             row["group_pixels"] = json.dumps({str(g): int(area.get(g, 0)) for g in sent.group_bytes})
-    if row.get("metric_error") and any(math.isnan(row.get(c, 0.0)) for c in IMAGE_METRIC_COLUMNS):
+    if row.pop("metric_failed", False):  # this image cannot have a metric: retried next run, other values kept
         row.update(status="error", error=row["metric_error"])
     return row
-
-
-IMAGE_METRIC_COLUMNS = ("psnr", "ms_ssim", "ms_ssim_db")  # a NaN here is this image's failure, not the setup's
 
 
 def _shared_encode(job: RDJob) -> Encode:
@@ -190,31 +186,19 @@ def _shared_encode(job: RDJob) -> Encode:
     return encode
 
 
-def distortion_row(image, decoded, names: Sequence[str]) -> dict[str, Any]:
-    """The requested metrics; one that cannot be computed is NaN and `metric_error` says why.
+def distortion_row(image: np.ndarray, decoded: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+    """The requested metrics' columns; one that cannot be computed is NaN and `metric_error` says why.
 
-    LPIPS without its backbone weights is unavailable everywhere (NaN, the row stays ok); a metric this
-    image cannot have (MS-SSIM under 161 px) makes the row an error row that keeps its other values.
+    A metric this machine cannot compute (LPIPS without its backbone weights) is NaN everywhere and the row stays
+    ok; one this image cannot have (MS-SSIM under 161 px) sets `metric_failed`, and the row becomes an error row
+    that keeps its other values.
     """
-    out: dict[str, Any] = {}
-    reasons: list[str] = []
-    if "psnr" in names:
-        out["psnr"] = metrics.psnr(image, decoded)
-    if "ms-ssim" in names:
-        try:
-            value = metrics.ms_ssim(image, decoded)
-            out["ms_ssim"], out["ms_ssim_db"] = value, metrics.ms_ssim_db(value)
-        except MetricError as exc:
-            out["ms_ssim"] = out["ms_ssim_db"] = math.nan
-            reasons.append(str(exc))
-    if "lpips" in names:
-        try:
-            out["lpips"] = metrics.lpips_distance(image, decoded)
-        except MissingWeightsError as exc:
-            out["lpips"] = math.nan
-            reasons.append(f"LPIPS unavailable: {exc}")
+    values, reasons, failed = metrics.compute_metrics(image, decoded, names)
+    out: dict[str, Any] = dict(values)
     if reasons:
-        out["metric_error"] = "; ".join(reasons)
+        out["metric_error"] = reasons
+    if failed:
+        out["metric_failed"] = True
     return out
 
 
@@ -224,16 +208,18 @@ def run_sweep(
     images: Sequence[ImageItem],
     out_dir: str | Path,
     n_jobs: int = 1,
-    metric_names: Sequence[str] = metrics.METRICS,
+    metric_names: Sequence[str] | None = None,
     progress: bool = True,
     executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
     """Run every job not yet stored under `out_dir/rows` (on `executor`, default a local pool of `n_jobs`
     processes) and return all rows of this sweep's jobs."""
-    jobs = plan_jobs(codecs, dataset, images, metric_names, Path(out_dir) / "containers")
+    names = metrics.default_metrics() if metric_names is None else list(metric_names)
+    jobs = plan_jobs(codecs, dataset, images, names, Path(out_dir) / "containers")
     store = RowStore(Path(out_dir) / "rows")
-    if "lpips" in metric_names and not metrics.lpips_available():
-        log.warning("LPIPS unavailable (backbone weights missing): recorded as NaN")
+    for name in names:
+        if why := metrics.get_metric(name).available():
+            log.warning("%s unavailable (%s): recorded as NaN", name, why)
     counts = run_study(jobs, run_rd_job, store, n_jobs=n_jobs, progress=progress, desc="rd sweep", executor=executor)
     log.info(
         "%d jobs: %d run here, %d already done, %d done by another run on %s",

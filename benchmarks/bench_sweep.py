@@ -55,9 +55,10 @@ def main() -> None:
             f"Kodak not found at {DEFAULT_KODAK}; pass --dataset (e.g. kodak after `run_bench.py data fetch kodak`)"
         )
     images = load_dataset(args.dataset)
-    if "lpips" in args.metrics and not metrics.lpips_available():
-        print("LPIPS unavailable (no backbone weights): left out")
-        args.metrics.remove("lpips")
+    for name in list(args.metrics):
+        if why := metrics.get_metric(name).available():
+            print(f"{name} unavailable ({why}): left out")
+            args.metrics.remove(name)
     jobs = len(images) * len(QUALITIES)
     raw = min(raw_loop(images, QUALITIES, args.metrics) for _ in range(args.repeat))
     one = min(sweep(images, QUALITIES, args.metrics, 1) for _ in range(args.repeat))

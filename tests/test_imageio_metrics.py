@@ -75,9 +75,9 @@ def test_lpips_without_backbone_weights_is_unavailable_not_faked(monkeypatch, tm
     import torch
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    metrics._lpips_model.cache_clear()
+    metrics.lpips._lpips_model.cache_clear()
     a = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(MissingWeightsError, match="alexnet"):
         metrics.lpips_distance(a, a)
     assert not metrics.lpips_available()
-    metrics._lpips_model.cache_clear()
+    metrics.lpips._lpips_model.cache_clear()

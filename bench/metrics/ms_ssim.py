@@ -1,44 +1,20 @@
-"""Distortion metrics on 8-bit RGB images, computed per image as CompressAI's evaluation does."""
+"""MS-SSIM (Wang et al. 2003) as CompressAI's evaluation computes it (pytorch-msssim), on RGB and on BT.709 luma;
+curves and BD tables use it in dB, -10 log10(1 - MS-SSIM)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
-from ssicbench.errors import MetricError, MissingWeightsError
-from ssicbench.weights import hub_checkpoint
+from ssicbench.errors import MetricError
+from ssicbench.metrics.colour import luma
+from ssicbench.metrics.registry import Column, Metric, register_metric
 
-__all__ = [
-    "METRICS",
-    "MS_SSIM_MIN_SIDE",
-    "PSNR_CAP_DB",
-    "lpips_available",
-    "lpips_distance",
-    "ms_ssim",
-    "ms_ssim_db",
-    "psnr",
-    "psnr_from_mse",
-]
+__all__ = ["MS_SSIM_MIN_SIDE", "ms_ssim", "ms_ssim_db"]
 
-METRICS = ("psnr", "ms-ssim", "lpips")  # the names `--metrics` and configs take
 MS_SSIM_MIN_SIDE = 160  # pytorch-msssim: the smaller side must exceed (11 - 1) * 2**4
-
-
-PSNR_CAP_DB = 100.0  # identical images (MSE 0): a finite value, so means, curves and BD stay defined
-
-
-def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR in dB over all RGB samples of two uint8 images (peak 255), capped at `PSNR_CAP_DB`."""
-    return psnr_from_mse(float(np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2)))
-
-
-def psnr_from_mse(mse: float) -> float:
-    """PSNR in dB of a mean squared error of 8-bit samples (peak 255), capped at `PSNR_CAP_DB`."""
-    return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10.0 * math.log10(255.0**2 / mse))
-
 
 # MS-SSIM as Wang et al. 2003 and pytorch-msssim (CompressAI's evaluation): 11-tap Gaussian of sigma 1.5 on the
 # valid region, K = (0.01, 0.03), five scales with these weights, 2x2 average pooling (odd sides zero-padded)
@@ -71,7 +47,8 @@ def _blur(plane: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Separable Gaussian of an HxWxC float64 image, on the pixels where the window fits (valid region)."""
     cv2 = _opencv()
     half = _WINDOW // 2
-    return cv2.sepFilter2D(plane, -1, g, g, borderType=cv2.BORDER_CONSTANT)[half:-half, half:-half]
+    blurred = cv2.sepFilter2D(plane, -1, g, g, borderType=cv2.BORDER_CONSTANT)
+    return blurred.reshape(plane.shape)[half:-half, half:-half]  # (OpenCV drops a single channel's axis)
 
 
 def _halve(image: np.ndarray) -> np.ndarray:
@@ -85,8 +62,9 @@ def _halve(image: np.ndarray) -> np.ndarray:
 
 
 def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
-    """MS-SSIM (data range 255) of two uint8 RGB images, per channel then averaged: pytorch-msssim's value computed
-    in double precision, faster than its float32 one (OpenCV's separable filter); needs sides > 160 px."""
+    """MS-SSIM (data range 255) of two HxWxC (or HxW) images of 8-bit values, per channel then averaged:
+    pytorch-msssim's value computed in double precision, faster than its float32 one (OpenCV's separable filter);
+    needs sides > 160 px."""
     height, width = reference.shape[:2]
     if min(height, width) <= MS_SSIM_MIN_SIDE:
         raise MetricError(
@@ -94,26 +72,21 @@ def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
         )
     g = _gaussian()
     c1, c2 = DTYPE((_K1 * 255) ** 2), DTYPE((_K2 * 255) ** 2)
-    x, y = reference.astype(DTYPE), decoded.astype(DTYPE)
+    x, y = (np.atleast_3d(np.asarray(i, DTYPE)) for i in (reference, decoded))
+    channels = x.shape[2]
     factors = []
     for scale in range(len(MS_SSIM_WEIGHTS)):
         mx, my = _blur(x, g), _blur(y, g)
         vx, vy, cxy = _blur(x * x, g) - mx * mx, _blur(y * y, g) - my * my, _blur(x * y, g) - mx * my
         cs = (2 * cxy + c2) / (vx + vy + c2)
         if scale < len(MS_SSIM_WEIGHTS) - 1:  # contrast-structure at the finer scales, SSIM at the coarsest
-            factors.append(cs.reshape(-1, 3).mean(0, dtype=np.float64))
+            factors.append(cs.reshape(-1, channels).mean(0, dtype=np.float64))
             x, y = _halve(x), _halve(y)
         else:
             ssim = (2 * mx * my + c1) / (mx * mx + my * my + c1) * cs
-            factors.append(ssim.reshape(-1, 3).mean(0, dtype=np.float64))
+            factors.append(ssim.reshape(-1, channels).mean(0, dtype=np.float64))
     per_channel = np.prod(np.maximum(np.stack(factors), 0.0) ** MS_SSIM_WEIGHTS[:, None], axis=0)
     return float(per_channel.mean())
-
-
-def _to_tensor(image: np.ndarray):
-    import torch
-
-    return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None]
 
 
 def ms_ssim_db(value: float) -> float:
@@ -121,35 +94,44 @@ def ms_ssim_db(value: float) -> float:
     return float("inf") if value >= 1.0 else -10.0 * math.log10(1.0 - value)
 
 
-@lru_cache(maxsize=1)
-def _lpips_model(net: str = "alex") -> Callable:
-    """LPIPS needs torchvision's ImageNet backbone weights; absent (offline) -> MissingWeightsError."""
-    import lpips
-    from torchvision.models import get_weight
-
-    weights = get_weight({"alex": "AlexNet_Weights.IMAGENET1K_V1", "vgg": "VGG16_Weights.IMAGENET1K_V1"}[net])
-    cached = hub_checkpoint(weights.url)
-    if not cached.exists():
-        raise MissingWeightsError(
-            f"LPIPS needs the {net} backbone weights: put {cached.name} in {cached.parent} (from {weights.url})"
-        )
-    return lpips.LPIPS(net=net, verbose=False).eval()
+def _rgb(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    value = ms_ssim(reference, decoded)
+    return {"ms_ssim": value, "ms_ssim_db": ms_ssim_db(value)}
 
 
-def lpips_distance(reference: np.ndarray, decoded: np.ndarray) -> float:
-    """LPIPS (AlexNet) distance; raises MissingWeightsError when the backbone weights are not available."""
-    import torch
-
-    model = _lpips_model()
-    with torch.no_grad():
-        a = _to_tensor(reference) / 127.5 - 1.0
-        b = _to_tensor(decoded) / 127.5 - 1.0
-        return float(model(a, b))
+def _luma(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    value = ms_ssim(luma(reference), luma(decoded))
+    return {"ms_ssim_y": value, "ms_ssim_y_db": ms_ssim_db(value)}
 
 
-def lpips_available() -> bool:
-    try:
-        _lpips_model()
-    except MissingWeightsError:
-        return False
-    return True
+register_metric(
+    Metric(
+        "ms-ssim",
+        _rgb,
+        (
+            Column("ms_ssim", "ms-ssim-rgb", short="MS-SSIM (linear)", unit=""),
+            Column("ms_ssim_db", "ms-ssim-db-rgb", "MS-SSIM RGB [dB]", "MS-SSIM", True, derive=("ms_ssim", ms_ssim_db)),
+        ),
+        "MS-SSIM over R, G, B (averaged), as CompressAI; images over 160 px a side",
+        default=True,
+    )
+)
+register_metric(
+    Metric(
+        "ms-ssim-y",
+        _luma,
+        (
+            Column("ms_ssim_y", "ms-ssim-y", short="MS-SSIM-Y (linear)", unit=""),
+            Column(
+                "ms_ssim_y_db",
+                "ms-ssim-db-y",
+                "MS-SSIM Y (BT.709) [dB]",
+                "MS-SSIM-Y",
+                True,
+                jpeg_ai=True,
+                derive=("ms_ssim_y", ms_ssim_db),
+            ),
+        ),
+        "MS-SSIM of BT.709 luma, as JPEG AI's test conditions; images over 160 px a side",
+    )
+)
