@@ -185,18 +185,21 @@ def bd_table(
 
 def _jpeg_ai_mean(row: Mapping[str, object], metrics: Sequence[str]) -> dict[str, object]:
     """The mean BD-rate over the `jpeg_ai` columns among `metrics` (as JPEG AI averages its metrics' BD-rates),
-    only when every one of them has a BD-rate (a mean over fewer would not compare across rows); its note names
-    the metrics that entered and those of `JPEG_AI_METRICS` the suite does not measure."""
+    only when every one of them has a BD-rate (a mean over fewer would not compare across rows); `jpeg_ai_mean_of`
+    names the metrics that entered and those of `JPEG_AI_METRICS` the suite does not measure."""
     entered = [m for m in metrics if declared_column(m).jpeg_ai]
     if not entered:
         return {}
     names = [declared_column(m).title for m in entered]
     missing = [m for m in JPEG_AI_METRICS if not any(n.startswith(m) for n in names)]
     rates = [float(row[f"bd_rate_{m}_%"]) for m in entered]
-    note = f"mean of {', '.join(names)}" + (f"; not measured: {', '.join(missing)}" if missing else "")
-    if not all(np.isfinite(rates)):
-        return {"bd_rate_jpeg_ai_mean_%": np.nan, "jpeg_ai_mean_note": note + "; n/a where one of them is"}
-    return {"bd_rate_jpeg_ai_mean_%": float(np.mean(rates)), "jpeg_ai_mean_note": note}
+    of = f"mean of {', '.join(names)}" + (f"; not measured: {', '.join(missing)}" if missing else "")
+    finite = all(np.isfinite(rates))
+    return {
+        "bd_rate_jpeg_ai_mean_%": float(np.mean(rates)) if finite else np.nan,
+        "jpeg_ai_mean_of": of,
+        "jpeg_ai_mean_note": "" if finite else "n/a where one of its BD-rates is",
+    }
 
 
 def _bd_interval(
@@ -369,26 +372,30 @@ def bd_markdown(table: pd.DataFrame) -> str:
         rows = []
         for _, row in part.iterrows():
             cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
-            notes = []
+            notes: dict[str, list[str]] = {}  # note -> the metrics it is about (one line for a shared reason)
             for m in metrics:
                 digits = "+.2f" if declared_column(m).unit else "+.4f"
                 cells += [format_bd(row, f"bd_rate_{m}_%", "+.1f"), format_bd(row, f"bd_{m}", digits)]
                 note = row.get(f"{m}_note")
                 if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)
-                    notes.append(f"{declared_column(m).title}: {note}")
+                    notes.setdefault(note, []).append(declared_column(m).title)
             if mean:
                 cells.append(format_bd(row, "bd_rate_jpeg_ai_mean_%", "+.1f"))
                 note = row.get("jpeg_ai_mean_note")
-                notes += [f"JPEG-AI mean: {note}"] if isinstance(note, str) and note else []
-            rows.append([*cells, "; ".join(notes)])
+                if isinstance(note, str) and note:
+                    notes.setdefault(note, []).append("JPEG-AI mean")
+            rows.append([*cells, "; ".join(f"{', '.join(names)}: {note}" for note, names in notes.items())])
         lines = markdown_table([*header, "notes"], rows)
         ci = (
             f"; [low, high]: {bootstrap.CONFIDENCE:.0%} bootstrap interval over images ({bootstrap.SAMPLES} resamples)"
             if intervals
             else ""
         )
+        of = part["jpeg_ai_mean_of"].dropna().unique() if mean else []
+        average = f"\n\nJPEG-AI mean BD-rate: the {of[0]}." if len(of) == 1 else ""
         parts.append(
-            f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality{ci})\n\n" + "\n".join(lines)
+            f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality{ci}){average}\n\n"
+            + "\n".join(lines)
         )
     return "\n\n".join(parts) + "\n"
 
