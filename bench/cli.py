@@ -95,6 +95,7 @@ def cmd_rd(args: argparse.Namespace) -> int:
         metric_names=cfg.metrics,
         progress=not cfg.quiet,
         executor=executor,
+        viewer_images=cfg.report.viewer_images,
     )
     frame = rows_frame(rows)
     summary = write_tables(frame, out_dir)
@@ -109,7 +110,8 @@ def cmd_rd(args: argparse.Namespace) -> int:
     title = f"{dataset} ({len(images)} images)"
     per_image_values = per_image(frame)
     curves, tables, written = _report([out_dir], published, anchors, out_dir, title, per_image_values)
-    tables.update(_region_studies(out_dir, specs, frame, curves, written, per_image_values))
+    tables.update(_studies(out_dir, specs, frame, summary, curves, written, per_image_values, images))
+    written["page"] = _page(out_dir, curves, tables, title, frame.assign(_root=str(out_dir)))
     command = "run_bench.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "run_bench.py rd"
     elapsed, cpu = time.perf_counter() - started, _cpu_seconds()
     run = RunInfo(command, dataset, len(images), elapsed, cpu, len(planned) - reused, reused, workers)
@@ -123,15 +125,25 @@ def cmd_rd(args: argparse.Namespace) -> int:
     return EXIT_ROWS_FAILED if len(failed) else 0
 
 
-def _region_studies(
-    out_dir: Path, specs: Sequence, frame: Any, curves: Sequence, written: dict[str, Path], images: dict
+def _studies(
+    out_dir: Path,
+    specs: Sequence,
+    frame: Any,
+    summary: Any,
+    curves: Sequence,
+    written: dict[str, Path],
+    per_image_values: dict,
+    images: Sequence,
 ) -> dict:
-    """The structure cost (`structure_cost.csv`) and the bytes per group (`group_rates.csv`, `group_rates.png`)
-    of an rd run, where its codecs have them; returns the tables by name and adds the files to `written`."""
+    """The structure cost (`structure_cost.csv`), the bytes per group (`group_rates.csv`, `group_rates.png`) and
+    the learned codecs' complexity on the first readable of `images` (`complexity.csv`) of an rd run, where its
+    codecs have them; returns the tables by name and adds the files to `written`."""
+    from ssicbench.complexity import complexity_table
     from ssicbench.group_rates import group_rate_summary, group_rates, plot_group_rates
     from ssicbench.structure_cost import structure_cost
 
-    tables = {"structure_cost": structure_cost(specs, curves, images)}
+    tables = {"structure_cost": structure_cost(specs, curves, per_image_values)}
+    tables["complexity"] = complexity_table(specs, images, summary)
     groups = group_rates(frame)
     tables["group_rates"] = group_rate_summary(groups)
     for name, table in tables.items():
@@ -203,6 +215,15 @@ def _report(
     return curves, tables, written
 
 
+def _page(out_dir: Path, curves: Sequence, tables: dict[str, Any], title: str, rows: Any) -> Path:
+    """The browser report (`index.html`) of these curves, tables and rows; prints its path and size on disk."""
+    from ssicbench.html_report import disk_bytes, write_page
+
+    page = write_page(out_dir, curves, tables, title, rows)
+    print(f"page: {page} ({disk_bytes(out_dir) / 1e6:.1f} MB with its pictures; open it in a browser)")
+    return page
+
+
 def _default_title(result_dirs: Sequence[Path]) -> str:
     """'<dataset> (<n> images)' from the runs' summary.csv, when they agree."""
     import pandas as pd
@@ -216,12 +237,17 @@ def _default_title(result_dirs: Sequence[Path]) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ssicbench.imageio import check_output_folder
 
     check_output_folder(args.out)
     results = [Path(d) for d in args.results]
     title = args.title or _default_title(results)
-    _report(results, args.published or [], args.anchor or [], Path(args.out), title)
+    curves, tables, _ = _report(results, args.published or [], args.anchor or [], Path(args.out), title)
+    found = [(d, Path(d) / "rows.csv") for d in results if (Path(d) / "rows.csv").is_file()]
+    rows = pd.concat([pd.read_csv(f).assign(_root=str(d)) for d, f in found], ignore_index=True) if found else None
+    _page(Path(args.out), curves, tables, title, rows)
     return 0
 
 
@@ -302,7 +328,43 @@ def cmd_codecs(args: argparse.Namespace) -> int:
             print(f"  {'':<34} not runnable here: {entry['available']}")
     runnable = sum(not e["available"] for e in entries)
     print(f"+ runs here ({runnable} of {len(entries)}); - needs what is named")
+    if args.complexity:
+        _print_complexity([e for e in entries if not e["available"]], args.size)
     return 0
+
+
+def _print_complexity(entries: Sequence[dict], size: str) -> None:
+    """Parameters and kMAC/px of encode and decode of each runnable codec that has networks, at its middle rate
+    point, on a `size` (HxW) image coded as one group."""
+    import numpy as np
+
+    from ssicbench.codecs import create_codec
+    from ssicbench.complexity import measure_complexity
+
+    try:
+        height, width = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size: expected HxW such as 512x768, got {size!r}") from None
+    if not (16 <= height <= 4096 and 16 <= width <= 4096):
+        raise UsageError(f"--size: sides from 16 to 4096 px, got {size}")
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([(x * 255 // width), (y * 255 // height), ((x + y) * 127 // (width + height))], -1)
+    image = np.ascontiguousarray(image.astype(np.uint8))
+    print(f"\ncomplexity on a {height}x{width} image (torch FLOP counter; MAC = FLOP / 2; one group):")
+    print(f"  {'codec':<34} {'quality':>7} {'parameters':>11} {'encode kMAC/px':>15} {'decode kMAC/px':>15}")
+    for entry in entries:
+        quality = entry["qualities"][len(entry["qualities"]) // 2] if entry["qualities"] else None
+        try:
+            found = measure_complexity(create_codec(entry["name"]), quality, image) if quality is not None else None
+        except BenchError as exc:
+            print(f"  {entry['name']:<34} not measured: {exc}")
+            continue
+        if found is not None:
+            print(
+                f"  {entry['name']:<34} {quality!s:>7} {found.parameters:>11,} {found.encode_kmac_px:>15.1f}"
+                f" {found.decode_kmac_px:>15.1f}"
+            )
+    print("  (codecs not listed have no networks: their arithmetic is not counted in MACs)")
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -397,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_decompress)
 
     p = sub.add_parser("codecs", help="list registered codecs and their quality points")
+    p.add_argument("--complexity", action="store_true", help="also count parameters and kMAC/pixel of each network")
+    p.add_argument("--size", default="512x768", help="image size HxW for --complexity (default 512x768)")
     p.set_defaults(func=cmd_codecs)
 
     p = sub.add_parser("metrics", help="list registered metrics, their columns and what each needs")

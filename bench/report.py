@@ -22,7 +22,10 @@ __all__ = [
     "JPEG_AI_METRICS",
     "MIN_BD_POINTS",
     "PerImage",
+    "BDSection",
+    "bd_interval_note",
     "bd_markdown",
+    "bd_sections",
     "bd_metrics",
     "bd_quality",
     "bd_rate",
@@ -356,48 +359,79 @@ def bd_tables(
     return table[["anchor", *[c for c in table.columns if c != "anchor"]]]
 
 
-def bd_markdown(table: pd.DataFrame) -> str:
-    """The BD table as Markdown, one section per anchor, with the bootstrap interval where there is one; cells
-    that cannot be computed say n/a, and the notes say why (or what to bear in mind)."""
+@dataclass(frozen=True)
+class BDSection:
+    """The rows of a BD table against one anchor as readers see them (Markdown, the browser report): `cells` are
+    the texts (value with its interval, n/a, and the notes last), `values` the numbers they show (NaN for text
+    and n/a), `mean_of` what the JPEG-AI mean averages."""
+
+    anchor: str
+    header: list[str]
+    cells: list[list[str]]
+    values: list[list[float]]
+    mean_of: str = ""
+
+
+def bd_sections(table: pd.DataFrame) -> list[BDSection]:
+    """The BD table (from `bd_tables`) per anchor: a BD-rate and a BD-quality cell per metric, the JPEG-AI mean
+    when there is one, and the notes saying why a cell is n/a (or what to bear in mind)."""
     metrics = table_metrics(table)
     mean = "bd_rate_jpeg_ai_mean_%" in table.columns
-    intervals = any(c.endswith("_low") for c in table.columns)
-    parts = []
+    sections = []
     for anchor, part in table.groupby("anchor", sort=False):
         header = ["curve", "source", "points"]
         for m in metrics:
             col = declared_column(m)
             header += [f"BD-rate {col.title} [%]", f"BD-{col.title}" + (f" [{col.unit}]" if col.unit else "")]
         header += ["BD-rate JPEG-AI mean [%]"] if mean else []
-        rows = []
+        cells, values = [], []
         for _, row in part.iterrows():
-            cells = [str(row["codec"]), str(row["source"]), str(row["points"])]
+            texts, numbers = (
+                [str(row["codec"]), str(row["source"]), str(row["points"])],
+                [np.nan, np.nan, row["points"]],
+            )
             notes: dict[str, list[str]] = {}  # note -> the metrics it is about (one line for a shared reason)
-            for m in metrics:
-                digits = "+.2f" if declared_column(m).unit else "+.4f"
-                cells += [format_bd(row, f"bd_rate_{m}_%", "+.1f"), format_bd(row, f"bd_{m}", digits)]
+            shown = [
+                (f"bd_rate_{m}_%", "+.1f", f"bd_{m}", "+.2f" if declared_column(m).unit else "+.4f") for m in metrics
+            ]
+            for (rate, rate_fmt, quality, quality_fmt), m in zip(shown, metrics):
+                texts += [format_bd(row, rate, rate_fmt), format_bd(row, quality, quality_fmt)]
+                numbers += [float(row[rate]), float(row[quality])]
                 note = row.get(f"{m}_note")
                 if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)
                     notes.setdefault(note, []).append(declared_column(m).title)
             if mean:
-                cells.append(format_bd(row, "bd_rate_jpeg_ai_mean_%", "+.1f"))
+                texts.append(format_bd(row, "bd_rate_jpeg_ai_mean_%", "+.1f"))
+                numbers.append(float(row["bd_rate_jpeg_ai_mean_%"]))
                 note = row.get("jpeg_ai_mean_note")
                 if isinstance(note, str) and note:
                     notes.setdefault(note, []).append("JPEG-AI mean")
-            rows.append([*cells, "; ".join(f"{', '.join(names)}: {note}" for note, names in notes.items())])
-        lines = markdown_table([*header, "notes"], rows)
-        ci = (
-            f"; [low, high]: {bootstrap.CONFIDENCE:.0%} bootstrap interval over images ({bootstrap.SAMPLES} resamples)"
-            if intervals
-            else ""
-        )
+            cells.append([*texts, "; ".join(f"{', '.join(names)}: {note}" for note, names in notes.items())])
+            values.append([*numbers, np.nan])
         of = part["jpeg_ai_mean_of"].dropna().unique() if mean else []
-        average = f"\n\nJPEG-AI mean BD-rate: the {of[0]}." if len(of) == 1 else ""
+        sections.append(BDSection(str(anchor), [*header, "notes"], cells, values, of[0] if len(of) == 1 else ""))
+    return sections
+
+
+def bd_markdown(table: pd.DataFrame) -> str:
+    """The BD table as Markdown, one section per anchor, with the bootstrap interval where there is one; cells
+    that cannot be computed say n/a, and the notes say why (or what to bear in mind)."""
+    ci = f"; {note}" if (note := bd_interval_note(table)) else ""
+    parts = []
+    for section in bd_sections(table):
+        average = f"\n\nJPEG-AI mean BD-rate: the {section.mean_of}." if section.mean_of else ""
         parts.append(
-            f"BD against `{anchor}` (negative BD-rate = fewer bits at equal quality{ci}){average}\n\n"
-            + "\n".join(lines)
+            f"BD against `{section.anchor}` (negative BD-rate = fewer bits at equal quality{ci}){average}\n\n"
+            + "\n".join(markdown_table(section.header, section.cells))
         )
     return "\n\n".join(parts) + "\n"
+
+
+def bd_interval_note(table: pd.DataFrame) -> str:
+    """What the `[low, high]` of a BD table's cells are, or "" when it has no intervals."""
+    if not any(c.endswith("_low") for c in table.columns):
+        return ""
+    return f"[low, high]: {bootstrap.CONFIDENCE:.0%} bootstrap interval over images ({bootstrap.SAMPLES} resamples)"
 
 
 def table_metrics(table: pd.DataFrame) -> list[str]:

@@ -194,8 +194,15 @@ def read_compressai_json(path: str | Path) -> Curve:
         data.get("description", ""),
         published=True,
         figure_read=data.get("read_off_figure", False),
-        extra={"path": str(path)},
+        extra={"path": str(path), **_qualities(results.get("quality"), order)},
     )
+
+
+def _qualities(value: Any, order: np.ndarray) -> dict[str, list[str]]:
+    """{"quality": the rate points' codec qualities in bpp order} when the file has one per point (ours do)."""
+    if not isinstance(value, list) or len(value) != len(order):
+        return {}
+    return {"quality": [str(value[i]) for i in order]}
 
 
 def _numbers(path: str | Path, key: str, value: Any) -> list[float]:

@@ -108,6 +108,8 @@ def write_summary(
         lines += ["## Structure cost", "", *_structure_lines(tables["structure_cost"]), ""]
     if len(tables.get("group_rates", [])):
         lines += ["## Bytes per group", "", *_group_rate_lines(tables["group_rates"]), ""]
+    if len(tables.get("complexity", [])):
+        lines += ["## Complexity", "", *_complexity_lines(tables["complexity"]), ""]
     lines += ["## Codecs and their weights", ""]
     for name, options in dict.fromkeys((s.name, json.dumps(s.options, sort_keys=True)) for s in specs):
         entry = registry.get(name, {})
@@ -127,7 +129,8 @@ def write_summary(
         "",
         "`rows.csv` (one row per image and rate point, failures included), `summary.csv` (means per rate point),",
         "`compressai/` (our curves in CompressAI's JSON format), `bd_table.csv` / `bd_table.md`, the figures,",
-        "`containers/` (the containers coded with group masks, shared by full and object-only decoding).",
+        "`containers/` (the containers coded with group masks, shared by full and object-only decoding),",
+        "`index.html` (the browser report: open it in a browser; its pictures are under `report/`).",
         "",
     ]
     path = out_dir / "README.md"
@@ -183,6 +186,37 @@ def _structure_lines(cost: pd.DataFrame) -> list[str]:
             f"- `{row['codec']}` vs `{row['one_group']}`: " + "; ".join(parts) + (f" ({note})" if note else "")
         )
     return lines
+
+
+def _complexity_lines(table: pd.DataFrame) -> list[str]:
+    lines = [
+        "Parameters and multiply-accumulates per pixel of the learned codecs' networks (torch's FLOP counter,",
+        "MAC = FLOP / 2; rANS and element-wise operations are not counted), on the run's first image at the middle",
+        "rate point, coded with its group mask; beside them the measured seconds per image (mean of the rows).",
+        "Decode kMAC/px of a partial decode is fitted as fixed + per-area x the fraction of pixels decoded.",
+        "",
+    ]
+    header = ["curve", "quality", "parameters", "encode kMAC/px", "decode kMAC/px", "encode s", "decode s"]
+    header += ["objects only: decoded %, kMAC/px", "decode kMAC/px: fixed + per area"]
+    rows = []
+    for _, row in table.iterrows():
+        objects = row.get("objects_fraction", float("nan"))
+        rows.append(
+            [
+                row["codec"],
+                str(row["quality"]),
+                f"{int(row['parameters']):,}",
+                f"{row['encode_kmac_px']:.1f}",
+                f"{row['decode_kmac_px']:.1f}",
+                _number(row["encode_s"], ".3f"),
+                _number(row["decode_s"], ".3f"),
+                "n/a" if pd.isna(objects) else f"{100 * objects:.1f} %, {row['objects_decode_kmac_px']:.1f}",
+                "n/a"
+                if pd.isna(row.get("decode_fixed_kmac_px", float("nan")))
+                else f"{row['decode_fixed_kmac_px']:.2f} + {row['decode_kmac_px_per_area']:.2f} x area",
+            ]
+        )
+    return lines + markdown_table(header, rows)
 
 
 def _group_rate_lines(rates: pd.DataFrame) -> list[str]:

@@ -10,7 +10,8 @@ A codec's `decode` says what the receiver gets, as a transmission scenario (`ssi
 task study uses): a structured codec given group masks (`masks`) codes each image with its mask, and with
 `decode: "objects"` the receiver gets only the side information and the object groups. Every codec given masks is
 measured on them (`regions`): PSNR in the object groups, the background and the boundary band, on the pixels the
-receiver decoded. The decodings of one image with one mask share one encode (`_shared_encode`).
+receiver decoded. The decodings of one image with one mask share one encode (`_shared_encode`). Jobs of the first
+`viewer_images` images keep their decode for the browser report (`ssicbench.page_images`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ssicbench import metrics
+from ssicbench import metrics, page_images
 from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
 from ssicbench.codecs import Bitstream, Codec, is_structured
 from ssicbench.datasets import ImageItem
@@ -58,6 +59,7 @@ class RDJob:
     codec_digest: str = ""
     containers: str = ""  # where containers coded with group masks are kept for the other decoding modes
     mask_digest: str = ""  # content hash of the image's group-mask file ("": no masks)
+    keep: str = ""  # the results folder where its decode is kept for the browser report ("": not kept)
 
     @property
     def key(self) -> str:
@@ -97,9 +99,13 @@ def plan_jobs(
     images: Sequence[ImageItem],
     metric_names: Sequence[str] | None = None,
     containers: str | Path = "",
+    keep: str | Path = "",
+    viewer_images: int = 0,
 ) -> list[RDJob]:
     """Every codec x quality x image, each keyed by the content of its image, codec options and weights;
-    `containers`: the folder where jobs coding with group masks share their encodes."""
+    `containers`: the folder where jobs coding with group masks share their encodes; the jobs of the first
+    `viewer_images` images keep their decodes under results folder `keep` for the browser report."""
+    shown = {img.path for img in images[:viewer_images]} if keep else set()
     digests = {img.path: image_digest(img.path) for img in images}
     masks = {(c.masks, img.path): mask_digest(c.mask_path(img)) for c in codecs if c.masks for img in images}
     return [
@@ -113,6 +119,7 @@ def plan_jobs(
             c.fingerprint(q),
             str(containers) if c.masks and is_structured(c.name) else "",
             masks.get((c.masks, img.path), ""),
+            str(keep) if img.path in shown else "",
         )
         for c in codecs
         for q in c.qualities
@@ -144,13 +151,19 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
         row.update(region_fraction=float(sent.region.mean()))
     if sent.coded_bytes is not None and sent.coded_bytes != sent.num_bytes:
         row["bpp_whole"] = 8.0 * sent.coded_bytes / pixels
+    ids = pixel_groups(groups.mask, groups.cell, height, width) if groups is not None else None
+    if sent.groups is not None:
+        row["groups_sent"] = json.dumps(sorted(sent.groups))
     if groups is not None:  # every codec given masks: the region metrics of what the receiver decoded
-        ids = pixel_groups(groups.mask, groups.cell, height, width)
         row.update(region_metrics(image, sent.decoded, ids, sent.region))
         if sent.group_bytes is not None:  # how the structured codec spent its bytes: per group, with its area
             area = dict(zip(*np.unique(ids, return_counts=True)))
             row["group_bytes"] = json.dumps({str(g): n for g, n in sent.group_bytes.items()})
             row["group_pixels"] = json.dumps({str(g): int(area.get(g, 0)) for g in sent.group_bytes})
+    if job.keep and job.image.data is None:  # by value (a cluster node): no shared results folder to keep it in
+        page_images.keep_decode(
+            job.keep, job.codec.display, job.quality, job.image.name, image, sent.decoded, ids, job.codec.masks or ""
+        )
     if row.pop("metric_failed", False):  # this image cannot have a metric: retried next run, other values kept
         row.update(status="error", error=row["metric_error"])
     return row
@@ -211,11 +224,13 @@ def run_sweep(
     metric_names: Sequence[str] | None = None,
     progress: bool = True,
     executor: Executor | None = None,
+    viewer_images: int = 0,
 ) -> list[dict[str, Any]]:
     """Run every job not yet stored under `out_dir/rows` (on `executor`, default a local pool of `n_jobs`
-    processes) and return all rows of this sweep's jobs."""
+    processes), the first `viewer_images` images keeping their decodes for the browser report, and return all
+    rows of this sweep's jobs."""
     names = metrics.default_metrics() if metric_names is None else list(metric_names)
-    jobs = plan_jobs(codecs, dataset, images, names, Path(out_dir) / "containers")
+    jobs = plan_jobs(codecs, dataset, images, names, Path(out_dir) / "containers", out_dir, viewer_images)
     store = RowStore(Path(out_dir) / "rows")
     for name in names:
         if why := metrics.get_metric(name).available():

@@ -48,6 +48,11 @@ class Codec(ABC):
         """
         return ""
 
+    def networks(self, quality: Any) -> list[Any]:
+        """The neural networks (torch modules) that code at `quality`, for parameter and MAC counts
+        (`ssicbench.complexity`); [] for a codec that has none."""
+        return []
+
     def _new_bitstream(self, image: np.ndarray, **params: Any) -> Bitstream:
         height, width = image.shape[:2]
         return Bitstream(self.name, int(height), int(width), params)

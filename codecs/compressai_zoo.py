@@ -191,6 +191,10 @@ class CompressAIZooCodec(Codec):
             self._vbr_scale = float(quality)
         return {"stage": 2, "s": 0, "inputscale": scale}
 
+    def networks(self, quality: Any) -> list[torch.nn.Module]:
+        self._check_quality(quality)
+        return [self._network(quality)]
+
     def _network(self, quality: Any) -> torch.nn.Module:
         key = self.spec.weights_key(quality)
         if key not in self._networks:

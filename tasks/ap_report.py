@@ -24,7 +24,7 @@ from ssicbench.report import bd_table
 from ssicbench.results import Curve
 from ssicbench.tasks.coco_data import TaskDataset, sub_ground_truth
 from ssicbench.tasks.evaluate import coco_evaluate
-from ssicbench.tasks.runner import REFERENCE
+from ssicbench.tasks.runner import REFERENCE, curve_name
 
 __all__ = [
     "AP_SAMPLES",
@@ -34,7 +34,6 @@ __all__ = [
     "ap_curves",
     "ap_table",
     "bd_rate_on_ap",
-    "curve_name",
     "evaluable_types",
     "plot_ap",
     "rows_table",
@@ -115,10 +114,6 @@ def rows_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Per-image rows without detections: the rate/distortion side of every job."""
     frame = pd.DataFrame([{c: r.get(c) for c in ROW_COLUMNS} for r in rows])
     return frame.sort_values(["codec", "scenario", "image_id", "bpp"]).reset_index(drop=True) if len(frame) else frame
-
-
-def curve_name(codec: str, scenario: str) -> str:
-    return f"{codec} {scenario}"
 
 
 def ap_curves(table: pd.DataFrame, metric: str, extra: Sequence[str] = ()) -> list[Curve]:

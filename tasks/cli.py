@@ -84,10 +84,13 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
 
 def cmd_task(args: argparse.Namespace) -> int:
     """Plan, run (resumably) and report one task sweep (detectors and torch are imported only here)."""
+    import pandas as pd
+
     from ssicbench.imageio import check_output_folder
     from ssicbench.tasks.ap_report import evaluable_types, write_task_report
     from ssicbench.tasks.detectors import DETECTORS
     from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
+    from ssicbench.tasks.task_page import write_task_page
 
     cfg = task_config(args)
     check_output_folder(cfg.out)
@@ -115,7 +118,7 @@ def cmd_task(args: argparse.Namespace) -> int:
         )
     out_dir = Path(cfg.out)
     executor.start()  # a cluster out of reach fails before planning (which hashes images and weights)
-    plan = plan_task_jobs(setup, codecs, cfg.scenarios)
+    plan = plan_task_jobs(setup, codecs, cfg.scenarios, out_dir, cfg.viewer_images)
     rows = run_task_sweep(plan, out_dir, progress=not cfg.quiet, executor=executor)
     errors = [r for r in rows if r.get("status") != "ok"]
     for row in errors[:5]:
@@ -128,6 +131,10 @@ def cmd_task(args: argparse.Namespace) -> int:
     written = write_task_report(
         rows, dataset, iou_types, out_dir, cfg.anchor or None, title, info.get("categories"), setup.ground_truth_label
     )
+    if len(rows) > len(errors):  # the browser report of the AP curves, tables and decodes with their detections
+        table = pd.read_csv(written["table"], dtype={"quality": str})
+        bd = pd.read_csv(written["bd_rate"]) if "bd_rate" in written else None
+        written["page"] = write_task_page(rows, table, iou_types, dataset, out_dir, title, bd)
     for name, path in written.items():
         print(f"{name}: {path}")
     timed = [r["detect_s"] for r in rows if r.get("status") == "ok"]

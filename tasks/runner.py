@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ssicbench import metrics
+from ssicbench import metrics, page_images
 from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
 from ssicbench.codecs import StructuredCodec, is_structured
 from ssicbench.codecs.masks import mask_file
@@ -28,6 +28,7 @@ from ssicbench.executors import Executor
 from ssicbench.group_masks import GroupMask, detection_group_mask, gt_group_mask
 from ssicbench.job import guarded
 from ssicbench.jobs import run_study
+from ssicbench.regions import pixel_groups
 from ssicbench.store import RowStore
 from ssicbench.tasks.coco_data import TaskDataset, load_task_dataset
 from ssicbench.tasks.detectors import DETECTORS, cached_detector, check_category
@@ -42,6 +43,7 @@ __all__ = [
     "TaskJob",
     "TaskPlan",
     "TaskSetup",
+    "curve_name",
     "image_groups",
     "plan_task_jobs",
     "run_task_job",
@@ -120,6 +122,11 @@ class TaskJob:
     image_id: int
     image_digest: str = ""  # content hash of the image file
     codec_digest: str = ""  # hash of the codec's options and weights (CodecSpec.fingerprint)
+    keep: str = ""  # the results folder where its decode is kept for the browser report ("": not kept)
+
+    @property
+    def curve(self) -> str:
+        return curve_name(self.codec_name, self.scenario)
 
     @property
     def codec_name(self) -> str:
@@ -158,6 +165,11 @@ class TaskJob:
             "task jobs read their dataset on the workers: keep it at the same path on every node (a shared"
             " filesystem, or the embedded set) and use --ship-images path"
         )
+
+
+def curve_name(codec: str, scenario: str) -> str:
+    """The name of a task curve (and of its rows' decodes in the browser report): '<codec> <scenario>'."""
+    return f"{codec} {scenario}"
 
 
 @lru_cache(maxsize=16)
@@ -234,7 +246,7 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
     height, width = image.shape[:2]
     try:
         if job.codec is None:
-            sent = Transmission(image, height * width * 3, None)
+            sent, groups = Transmission(image, height * width * 3, None), None
         else:
             codec = job.codec.build_for(job.quality, job.codec_digest)
             cell = codec.mask_cell if isinstance(codec, StructuredCodec) else None
@@ -242,6 +254,10 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
             sent = parse_scenario(job.scenario).transmit(codec, image, job.quality, groups, boxes)
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
+    if job.keep:
+        ids = pixel_groups(groups.mask, groups.cell, height, width) if groups is not None else None
+        name = dataset.image_info(job.image_id)["file_name"]
+        page_images.keep_decode(job.keep, job.curve, job.quality, name, image, sent.decoded, ids, setup.masks)
     start = time.perf_counter()
     detections = _detector(setup).detect(sent.decoded)
     detect_s = time.perf_counter() - start
@@ -274,9 +290,16 @@ class TaskPlan:
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
 
-def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Sequence[str]) -> TaskPlan:
+def plan_task_jobs(
+    setup: TaskSetup,
+    codecs: Sequence[CodecSpec],
+    scenarios: Sequence[str],
+    keep: str | Path = "",
+    viewer_images: int = 0,
+) -> TaskPlan:
     """Reference jobs + every codec x quality x compatible scenario x image, keyed by the content of images,
-    codec weights and detector weights (which every worker checks before using them)."""
+    codec weights and detector weights (which every worker checks before using them); the jobs of the first
+    `viewer_images` images keep their decodes under results folder `keep` for the browser report."""
     parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
     setup = replace(setup, detector_fingerprint=_detector_weights(setup.detector_options))
     known = DETECTORS.get(setup.detector).info.get("categories")  # an unknown name fails here, before any job runs
@@ -288,7 +311,8 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
         raise BenchError(f"dataset {setup.dataset} has no annotations: use --ground-truth detector (pseudo GT)")
     image_ids = dataset.image_ids()
     digests = {i: _input_digest(setup, dataset, i) for i in image_ids}
-    jobs = [TaskJob(setup, None, "-", "full", i, image_digest=digests[i]) for i in image_ids]
+    kept = {i: str(keep) for i in image_ids[:viewer_images]} if keep else {}
+    jobs = [TaskJob(setup, None, "-", "full", i, digests[i], keep=kept.get(i, "")) for i in image_ids]
     skipped: dict[str, list[str]] = {}
     for codec in codecs:
         structured = is_structured(codec.name)
@@ -297,7 +321,7 @@ def plan_task_jobs(setup: TaskSetup, codecs: Sequence[CodecSpec], scenarios: Seq
                 skipped.setdefault(codec.display, []).append(scenario.name)
                 continue
             jobs += [
-                TaskJob(setup, codec, q, scenario.name, i, digests[i], codec.fingerprint(q))
+                TaskJob(setup, codec, q, scenario.name, i, digests[i], codec.fingerprint(q), kept.get(i, ""))
                 for q in codec.qualities
                 for i in image_ids
             ]

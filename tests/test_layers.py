@@ -11,6 +11,7 @@ from conftest import REPO
 # folder -> package, as pyproject.toml's package-dir maps them
 PACKAGES = {
     "bench": "ssicbench",
+    "bench/metrics": "ssicbench.metrics",
     "bench/training": "ssicbench.training",
     "codecs": "ssicbench.codecs",
     "codecs/ssic": "ssicbench.codecs.ssic",

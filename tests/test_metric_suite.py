@@ -39,6 +39,8 @@ PUBLISHED = [
     ("iw-ssim", "iw_ssim", "goldhill.png", "goldhill_jpeg.png", 0.886297251092821, "authors' MATLAB (piq tests)"),
     # piq's RGB vector was computed with the pristine image as the first argument: decoded and reference swap
     ("iw-ssim", "iw_ssim", "tid2013_i01_01_5.png", "tid2013_I01.png", 0.946804801436296, "MATLAB (piq tests)"),
+    ("nlpd", "nlpd", "pyiqa_I03.png", "pyiqa_I03_dist.png", 0.5616, "the authors' MATLAB (pyiqa's calibration)"),
+    ("nlpd", "nlpd", "pyiqa_I04.png", "pyiqa_I04_dist.png", 0.0195, "the authors' MATLAB (pyiqa's calibration)"),
     ("psnr-hvs-m", "psnr_hvs", "baboon.png", "baboon_msk.png", 34.42705450576435, "Octave (psnr-hvsm tests)"),
     ("psnr-hvs-m", "psnr_hvsm", "baboon.png", "baboon_msk.png", 51.64722121999962, "Octave (psnr-hvsm tests)"),
 ]

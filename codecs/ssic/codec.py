@@ -145,6 +145,11 @@ class SSICCodec(Codec):
             self._coders[quality] = (Coder(model), fingerprint(model))
         return self._coders[quality]
 
+    def networks(self, quality: Any) -> list[torch.nn.Module]:
+        """The model of rate point `quality` (its entropy-parameter copy shares the same weights)."""
+        self.check_quality(quality)
+        return [self.coder(quality)[0].model]
+
     def encode(
         self, image: np.ndarray, quality: Any, mask: np.ndarray | str | Path | None = None, **opts: Any
     ) -> Bitstream:
