@@ -99,4 +99,12 @@ def write_task_page(
     if bd is not None and len(bd):
         tables.append(frame_table("bd_rate_ap", "BD-rate on AP", bd))
     data = page_dict(title, shown, curves, tables, _viewer(rows, dataset, out_dir))
+    reference = table[table["codec"] == REFERENCE]
+    if len(reference):  # the detector on the uncompressed images: a horizontal line on each AP chart
+        values = {m: _finite(reference[m].iloc[0]) for m in metrics}
+        data["references"] = [{"name": f"{REFERENCE} (uncompressed)", "values": values}]
     return write_page_data(out_dir, data)
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if pd.notna(value) else None

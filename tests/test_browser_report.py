@@ -199,6 +199,8 @@ def test_the_task_page_draws_ap_curves_and_the_detections_on_each_decode(task_ru
 
     browser.get((task_run / "index.html").as_uri())
     assert len(browser.find_elements(By.CSS_SELECTOR, "#chart g.curve")) == 3
+    [reference] = browser.find_elements(By.CSS_SELECTOR, "#chart g.reference")  # the originals' AP, as a line
+    assert reference.get_attribute("data-name") == "original (uncompressed)" == data["references"][0]["name"]
     Select(browser.find_element(By.ID, "codec-a")).select_by_value("original full")
     boxes = browser.find_elements(By.CSS_SELECTOR, "#stage .viewport:first-child .detections rect")
     reference = next(d for d in image["decodes"] if d["curve"] == "original full")

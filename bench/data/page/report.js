@@ -52,7 +52,8 @@ function drawChart() {
   const bpps = points.map((p) => p.bpp), ys = points.map((p) => p.values[currentMetric]);
   const xMax = Math.max(...bpps) * 1.04, xMin = 0;
   const yPad = (Math.max(...ys) - Math.min(...ys)) * 0.05 || 1;
-  const yMin = Math.min(...ys) - yPad, yMax = Math.max(...ys) + yPad;
+  const levels = (DATA.references || []).map((r) => r.values[currentMetric]).filter((v) => v !== null && v !== undefined);
+  const yMin = Math.min(...ys, ...levels) - yPad, yMax = Math.max(...ys, ...levels) + yPad;
   const x = (v) => L + ((v - xMin) / (xMax - xMin)) * (W - L - R);
   const y = (v) => H - B - ((v - yMin) / (yMax - yMin)) * (H - T - B);
   const svg = el("svg:svg", { viewBox: `0 0 ${W} ${H}`, "data-metric": currentMetric });
@@ -70,6 +71,14 @@ function drawChart() {
     transform: `rotate(-90 14 ${(T + H - B) / 2})` }, metric.label));
   axis.append(el("svg:rect", { x: L, y: T, width: W - L - R, height: H - T - B, fill: "none", stroke: "#999" }));
   svg.append(grid, axis);
+  for (const ref of DATA.references || []) { // a level every rate is compared with (e.g. AP on the originals)
+    const value = ref.values[currentMetric];
+    if (value === null || value === undefined || value < yMin || value > yMax) continue;
+    const line = el("svg:g", { class: "reference", "data-name": ref.name });
+    line.append(el("svg:line", { x1: L, x2: W - R, y1: y(value), y2: y(value), stroke: "#444", "stroke-dasharray": "2 3" }));
+    line.append(el("svg:text", { x: W - R - 4, y: y(value) - 4, "text-anchor": "end" }, `${ref.name}: ${fmt(value)}`));
+    svg.append(line);
+  }
   for (const curve of curves) {
     const shown = curve.points.filter((p) => p.values[currentMetric] != null);
     const g = el("svg:g", { class: "curve" + (curve.source === "measured" ? "" : " published"), "data-name": curve.name });
