@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import smooth_image
 from PIL import Image
 
 from ssicbench import metrics
@@ -81,3 +82,34 @@ def test_lpips_without_backbone_weights_is_unavailable_not_faked(monkeypatch, tm
         metrics.lpips_distance(a, a)
     assert not metrics.lpips_available()
     metrics.lpips._lpips_model.cache_clear()
+
+
+def test_dists_needs_both_weight_files_and_runs_on_weights_the_test_makes(monkeypatch, tmp_path):
+    import piq.perceptual
+    import torch
+    import torchvision
+
+    from ssicbench.metrics import dists as dists_metric
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    dists_metric._model.cache_clear()
+    a = smooth_image(64, 96, seed=1)
+    with pytest.raises(MissingWeightsError, match="vgg16-397923af.pth .*dists_weights.pt"):
+        dists_metric.dists(a, a)
+    # self-made weights: DISTS alpha/beta of the real shapes, and a VGG16 of random features in place of
+    # ImageNet's (its 528 MB file is only checked for presence here; torchvision reads it)
+    (tmp_path / "checkpoints").mkdir()
+    channels = 3 + 64 + 128 + 256 + 512 + 512
+    generator = torch.Generator().manual_seed(0)
+    alpha, beta = (torch.rand(1, channels, 1, 1, generator=generator) for _ in range(2))
+    total = alpha.sum() + beta.sum()  # normalized to sum 1 over both terms, as DISTS uses them: DISTS(x, x) = 0
+    alpha, beta = alpha / total, beta / total
+    torch.save({"alpha": alpha, "beta": beta}, tmp_path / "checkpoints" / "dists_weights.pt")
+    (tmp_path / "checkpoints" / "vgg16-397923af.pth").write_bytes(b"")
+    torch.manual_seed(0)
+    monkeypatch.setattr(piq.perceptual, "vgg16", lambda **_: torchvision.models.vgg16(weights=None))
+    dists_metric._model.cache_clear()
+    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-40, 41, a.shape), 0, 255).astype(np.uint8)
+    assert dists_metric.dists(a, a)["dists"] == pytest.approx(0.0, abs=1e-4)
+    assert dists_metric.dists(a, noisy)["dists"] > 1e-3
+    dists_metric._model.cache_clear()
