@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ssicbench.errors import MissingWeightsError
-from ssicbench.metrics.registry import Column, Metric, register_metric
+from ssicbench.metrics.registry import Column, Metric, register_metric, unavailable
 from ssicbench.metrics.tensors import piq, to_tensor
 from ssicbench.weights import hub_checkpoint
 
@@ -42,14 +42,6 @@ def dists(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
         return {"dists": float(model(to_tensor(reference) / 255.0, to_tensor(decoded) / 255.0))}
 
 
-def _unavailable() -> str:
-    try:
-        _model()
-    except MissingWeightsError as exc:
-        return str(exc)
-    return ""
-
-
 register_metric(
     Metric(
         "dists",
@@ -57,6 +49,6 @@ register_metric(
         (Column("dists", "dists", "DISTS (VGG16)", "DISTS", True, unit="", higher_is_better=False),),
         "DISTS distance, VGG16 structure and texture similarity (piq; lower is better)",
         needs="torchvision's VGG16 ImageNet weights and piq's DISTS weights in the torch hub cache",
-        available=_unavailable,
+        available=unavailable(_model),
     )
 )

@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from ssicbench.errors import MissingWeightsError
-from ssicbench.metrics.registry import Column, Metric, register_metric
+from ssicbench.metrics.registry import Column, Metric, register_metric, unavailable
 from ssicbench.metrics.tensors import to_tensor
 from ssicbench.weights import hub_checkpoint
 
@@ -46,12 +46,7 @@ def lpips_available() -> bool:
     return not _unavailable()
 
 
-def _unavailable() -> str:
-    try:
-        _lpips_model()
-    except MissingWeightsError as exc:
-        return str(exc)
-    return ""
+_unavailable = unavailable(_lpips_model)
 
 
 register_metric(

@@ -12,7 +12,7 @@ import numpy as np
 
 from ssicbench.errors import MetricError, MissingLibraryError
 from ssicbench.metrics.colour import luma
-from ssicbench.metrics.registry import Column, Metric, register_metric
+from ssicbench.metrics.registry import Column, Metric, register_metric, unavailable
 
 __all__ = ["psnr_hvs_m"]
 
@@ -27,14 +27,6 @@ def _implementation():
     except ImportError as exc:
         raise MissingLibraryError(f"psnr-hvsm is not installed ({exc}); pip install psnr-hvsm") from None
     return psnr_hvs_hvsm
-
-
-def _missing() -> str:
-    try:
-        _implementation()
-    except MissingLibraryError as exc:
-        return str(exc)
-    return ""
 
 
 def psnr_hvs_m(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
@@ -59,6 +51,6 @@ register_metric(
         ),
         "PSNR-HVS and PSNR-HVS-M on luma (psnr-hvsm)",
         needs="psnr-hvsm",
-        available=_missing,
+        available=unavailable(_implementation),
     )
 )

@@ -27,6 +27,7 @@ __all__ = [
     "get_metric",
     "metric_names",
     "register_metric",
+    "unavailable",
 ]
 
 
@@ -78,6 +79,20 @@ class Metric:
     def image_columns(self) -> tuple[Column, ...]:
         """The columns `compute` writes (not the region forms, which `ssicbench.regions` measures)."""
         return tuple(c for c in self.columns if not c.region)
+
+
+def unavailable(check: Callable[[], object]) -> Callable[[], str]:
+    """A `Metric.available` from a `check` that loads what the metric needs: "" when it runs, else the message of
+    the MissingWeightsError / MissingLibraryError it raises."""
+
+    def reason() -> str:
+        try:
+            check()
+        except (MissingWeightsError, MissingLibraryError) as exc:
+            return str(exc)
+        return ""
+
+    return reason
 
 
 METRIC_REGISTRY: Registry[dict[str, float]] = Registry("metric", sort=False)  # tables list them as registered

@@ -7,6 +7,7 @@ from types import ModuleType
 import numpy as np
 
 from ssicbench.errors import MetricError, MissingLibraryError
+from ssicbench.metrics.registry import unavailable
 
 __all__ = ["piq", "piq_missing", "piq_score", "to_tensor"]
 
@@ -27,13 +28,7 @@ def piq() -> ModuleType:
     return module
 
 
-def piq_missing() -> str:
-    """Why the piq metrics cannot run here ("" when they can)."""
-    try:
-        piq()
-    except MissingLibraryError as exc:
-        return str(exc)
-    return ""
+piq_missing = unavailable(piq)  # why the piq metrics cannot run here ("" when they can)
 
 
 def piq_score(function: str, reference: np.ndarray, decoded: np.ndarray, **options) -> float:
