@@ -138,12 +138,15 @@ def _studies(
     """The structure cost (`structure_cost.csv`), the bytes per group (`group_rates.csv`, `group_rates.png`) and
     the learned codecs' complexity on the first readable of `images` (`complexity.csv`) of an rd run, where its
     codecs have them; returns the tables by name and adds the files to `written`."""
+    import pandas as pd
+
     from ssicbench.complexity import complexity_table
     from ssicbench.group_rates import group_rate_summary, group_rates, plot_group_rates
     from ssicbench.structure_cost import structure_cost
 
     tables = {"structure_cost": structure_cost(specs, curves, per_image_values)}
-    tables["complexity"] = complexity_table(specs, images, summary)
+    earlier = out_dir / "complexity.csv"  # a resumed run reuses the counts it has
+    tables["complexity"] = complexity_table(specs, images, summary, pd.read_csv(earlier) if earlier.is_file() else None)
     groups = group_rates(frame)
     tables["group_rates"] = group_rate_summary(groups)
     for name, table in tables.items():

@@ -12,14 +12,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssicbench.codec_spec import CodecSpec
+from ssicbench.codec_spec import CodecSpec, image_digest, mask_digest
 from ssicbench.codecs import Codec, StructuredCodec
 from ssicbench.datasets import ImageItem
 from ssicbench.errors import BenchError
 from ssicbench.imageio import load_image
 from ssicbench.regions import pixel_groups
 
-__all__ = ["Complexity", "area_fit", "complexity_table", "count_macs", "measure_complexity"]
+# the columns a codec's counts fill (the objects-only ones only for a structured codec given masks)
+COUNTS = (
+    "parameters",
+    "encode_kmac_px",
+    "decode_kmac_px",
+    "objects_fraction",
+    "objects_decode_kmac_px",
+    "decode_fixed_kmac_px",
+    "decode_kmac_px_per_area",
+)
+
+__all__ = ["COUNTS", "Complexity", "area_fit", "complexity_table", "count_macs", "measure_complexity"]
 
 
 @dataclass(frozen=True)
@@ -85,44 +96,71 @@ def measure_complexity(
     return Complexity(parameters, encode_macs / pixels / 1000, decode_macs / pixels / 1000, tuple(partial))
 
 
-def complexity_table(specs: Sequence[CodecSpec], images: Sequence[ImageItem], summary: pd.DataFrame) -> pd.DataFrame:
+def complexity_table(
+    specs: Sequence[CodecSpec],
+    images: Sequence[ImageItem],
+    summary: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per codec of an rd run that has networks: its complexity on the first readable image of `images`
     at its middle rate point (with its group mask when it codes with one), beside the mean measured encode and
-    decode seconds per image of its rows (`summary`); a codec that cannot be built here is left out (its error
-    rows say why), and so is everything when no image is readable."""
+    decode seconds per image of its rows (`summary`). Counts of the same codec, weights, quality and image in
+    `previous` (the run's earlier table) are reused, not counted again; a codec that cannot be built here is left
+    out (its error rows say why), and so is everything when no image is readable."""
     rows = []
     image, pixels = _first_readable(images)
+    done = {} if previous is None or "key" not in previous else {r["key"]: r for _, r in previous.iterrows()}
     for spec in specs:
         if image is None:
             break
         if spec.decode != "all" or not spec.qualities:
             continue  # the same network as the entry that decodes everything
         quality = spec.qualities[len(spec.qualities) // 2]
-        try:
-            codec = spec.build()
-            groups = spec.group_mask(codec, image, pixels.shape[:2]) if isinstance(codec, StructuredCodec) else None
-            found = measure_complexity(codec, quality, pixels, None if groups is None else groups.mask)
-        except BenchError:
-            continue
-        if found is None:
+        weights, mask = spec.fingerprint(quality), mask_digest(spec.mask_path(image))
+        key = f"{spec.display}|{quality}|{image_digest(image.path)}|{weights}|{mask}"
+        counts = (
+            {c: done[key][c] for c in COUNTS if c in done[key]}
+            if key in done
+            else _counts(spec, quality, image, pixels)
+        )
+        if counts is None:
             continue
         means = summary[summary["codec"] == spec.display]
-        row = {
-            "codec": spec.display,
-            "quality": str(quality),
-            "image": image.name,
-            "parameters": found.parameters,
-            "encode_kmac_px": found.encode_kmac_px,
-            "decode_kmac_px": found.decode_kmac_px,
-            "encode_s": float(means["encode_s"].mean()) if len(means) else np.nan,
-            "decode_s": float(means["decode_s"].mean()) if len(means) else np.nan,
-        }
-        for name, fraction, kmac in found.partial:
-            if name == "objects":
-                row.update(objects_fraction=fraction, objects_decode_kmac_px=kmac)
-        row["decode_fixed_kmac_px"], row["decode_kmac_px_per_area"] = area_fit(found)
-        rows.append(row)
+        rows.append(
+            {
+                "codec": spec.display,
+                "quality": str(quality),
+                "image": image.name,
+                **counts,
+                "encode_s": float(means["encode_s"].mean()) if len(means) else np.nan,
+                "decode_s": float(means["decode_s"].mean()) if len(means) else np.nan,
+                "key": key,
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def _counts(spec: CodecSpec, quality: Any, image: ImageItem, pixels: np.ndarray) -> dict[str, Any] | None:
+    """The complexity columns of `spec` at `quality` on `image`; None without networks or when it cannot be
+    built here."""
+    try:
+        codec = spec.build()
+        groups = spec.group_mask(codec, image, pixels.shape[:2]) if isinstance(codec, StructuredCodec) else None
+        found = measure_complexity(codec, quality, pixels, None if groups is None else groups.mask)
+    except BenchError:
+        return None
+    if found is None:
+        return None
+    row = {
+        "parameters": found.parameters,
+        "encode_kmac_px": found.encode_kmac_px,
+        "decode_kmac_px": found.decode_kmac_px,
+    }
+    for name, fraction, kmac in found.partial:
+        if name == "objects":
+            row.update(objects_fraction=fraction, objects_decode_kmac_px=kmac)
+    row["decode_fixed_kmac_px"], row["decode_kmac_px_per_area"] = area_fit(found)
+    return row
 
 
 def _first_readable(images: Sequence[ImageItem]) -> tuple[ImageItem | None, np.ndarray | None]:

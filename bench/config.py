@@ -13,6 +13,7 @@ from ssicbench.codec_spec import CodecSpec
 from ssicbench.errors import UsageError
 from ssicbench.jsonfile import read_json_object
 from ssicbench.metrics import check_metric_names, default_metrics
+from ssicbench.page_images import VIEWER_IMAGES
 from ssicbench.validate import check_fields, spec
 
 if TYPE_CHECKING:  # the executors (and Ray) are imported only by the commands that run jobs
@@ -95,7 +96,7 @@ class ReportConfig:
 
     published: list[str] = field(default_factory=list)  # curated set names, CompressAI JSON files, folders, globs
     anchors: list[str] | str = field(default_factory=list)  # curves the BD tables are relative to (none: no table)
-    viewer_images: int = 2  # the first N images keep every decode for the browser report's image viewer
+    viewer_images: int = VIEWER_IMAGES  # the first N images keep every decode for the browser report's viewer
 
     def __post_init__(self) -> None:
         if isinstance(self.anchors, str):  # one anchor may be given as a string

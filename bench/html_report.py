@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssicbench import page_images
 from ssicbench.figures import plotted_columns
 from ssicbench.files import write_atomic
 from ssicbench.metrics import column, columns
@@ -28,6 +27,7 @@ __all__ = [
     "ASSETS",
     "PAGE",
     "curve_data",
+    "finite",
     "disk_bytes",
     "frame_table",
     "page_data",
@@ -42,7 +42,7 @@ ASSETS = Path(__file__).parent / "data" / "page"  # report.js, report.css: copie
 TABLE_TITLES = {"bd_table": "BD, whole image", "bd_regions": "BD, regions (on the group masks)"}
 
 
-def _number(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
     """A finite float for the page's JSON, None for NaN / missing (JSON has no NaN)."""
     try:
         number = float(value)
@@ -56,8 +56,8 @@ def curve_data(curve: Curve, metrics: Sequence[str]) -> dict[str, Any]:
     qualities = curve.extra.get("quality") or [None] * len(curve.bpp)
     points = []
     for i, bpp in enumerate(curve.bpp):
-        values = {m: _number(curve.values[m][i]) for m in metrics if m in curve.values}
-        points.append({"bpp": float(bpp), "quality": qualities[i], "values": values})
+        values = {m: finite(curve.values[m][i]) for m in metrics if m in curve.values}
+        points.append({"bpp": finite(bpp), "quality": qualities[i], "values": values})
     return {"name": curve.name, "source": curve_source(curve), "description": curve.description, "points": points}
 
 
@@ -66,26 +66,26 @@ def _table_data(name: str, table: pd.DataFrame) -> dict[str, Any]:
         {
             "anchor": s.anchor,
             "header": s.header,
-            "rows": [{"cells": c, "values": [_number(v) for v in v_]} for c, v_ in zip(s.cells, s.values)],
+            "rows": [{"cells": c, "values": [finite(v) for v in v_]} for c, v_ in zip(s.cells, s.values)],
             "mean_of": s.mean_of,
         }
         for s in bd_sections(table)
     ]
     return {
         "name": name,
-        "title": TABLE_TITLES.get(name, name),
+        "title": TABLE_TITLES[name],
         "interval": bd_interval_note(table),
         "sections": sections,
     }
 
 
 def _received(row: Mapping[str, Any]) -> str | None:
-    """'groups 1, 2 of 0-5' for a structured decode that received some groups, None otherwise."""
+    """'groups 1, 2 of 0, 1, 2, 3; 40.0 % of the pixels decoded' for a structured decode, None otherwise."""
     sent, held = row.get("groups_sent"), row.get("group_pixels")
     if not isinstance(sent, str) or not isinstance(held, str):
         return None
     sent_ids, held_ids = json.loads(sent), sorted(int(g) for g in json.loads(held))
-    area = _number(row.get("region_fraction"))
+    area = finite(row.get("region_fraction"))
     share = f"; {100 * area:.1f} % of the pixels decoded" if area is not None else ""
     return f"groups {', '.join(map(str, sent_ids))} of {', '.join(map(str, held_ids))}{share}"
 
@@ -93,16 +93,18 @@ def _received(row: Mapping[str, Any]) -> str | None:
 def _decode_metrics(row: Mapping[str, Any]) -> list[list[str]]:
     shown = []
     for col in columns():
-        value = _number(row.get(col.name))
+        value = finite(row.get(col.name))
         if value is not None:
             shown.append([col.title, f"{value:.4f}" if not col.unit else f"{value:.2f} {col.unit}"])
     return shown
 
 
 def _viewer_data(rows: pd.DataFrame, out_dir: Path) -> list[dict[str, Any]]:
-    """The viewer's images of an rd run's rows (with `_root`): those whose decodes a sweep kept."""
-    if rows.empty or "_root" not in rows:
+    """The viewer's images of rd runs' rows (`_root`: the results folder of each row): the decodes their sweeps
+    kept (the row's `kept` files), and how many decodes of the image were not kept."""
+    if rows.empty or "_root" not in rows or "kept" not in rows:
         return []
+    roots = list(dict.fromkeys(rows["_root"]))
     images = []
     for (root, name), part in rows[rows["status"] == "ok"].groupby(["_root", "image"], sort=False):
         decodes = [
@@ -112,80 +114,99 @@ def _viewer_data(rows: pd.DataFrame, out_dir: Path) -> list[dict[str, Any]]:
                 "bpp": float(row["bpp"]),
                 "metrics": _decode_metrics(row),
                 "received": _received(row),
+                "kept": json.loads(row["kept"]) if isinstance(row["kept"], str) else None,
             }
             for _, row in part.sort_values(["codec", "bpp"]).iterrows()
         ]
         first = part.iloc[0]
-        found = viewer_image(name, int(first["width"]), int(first["height"]), decodes, Path(root), out_dir)
+        tag = f"run{roots.index(root) + 1}"
+        found = viewer_image(name, int(first["width"]), int(first["height"]), decodes, Path(root), out_dir, tag)
         if found:
             images.append(found)
     return images
 
 
 def viewer_image(
-    name: str, width: int, height: int, decodes: Sequence[dict[str, Any]], root: Path, out_dir: Path
+    name: str,
+    width: int,
+    height: int,
+    decodes: Sequence[dict[str, Any]],
+    root: Path,
+    out_dir: Path,
+    tag: str = "",
+    with_original: bool = True,
 ) -> dict[str, Any] | None:
-    """One image of the viewer: its `decodes` (each with curve, quality, bpp, metrics as [name, text] pairs, and
-    optionally what it received and its detections) that results folder `root` kept (`page_images`), linked from
-    `out_dir` (copied there when `root` is another folder); None when none was kept."""
-    original = page_images.original_file(root, name)
-    if not original.is_file():
-        return None
+    """One image of the viewer from its `decodes` (each with curve, quality, bpp, metrics as [name, text] pairs,
+    the files `kept` for it under results folder `root` or None, and optionally what it received and its
+    detections), linked from `out_dir` (copied under `report/from/<tag>/` when `root` is another folder), and
+    `with_original` the original as one more choice ("original", 24 bpp); None when no decode of it was kept."""
     shown = []
     for decode in decodes:
-        source = page_images.decode_file(root, decode["curve"], decode["quality"], name)
-        if source.is_file():
-            shown.append({**decode, "src": _place(source, root, out_dir)})
-    overlays = [
-        {"name": path.stem.removeprefix("groups-"), "src": _place(path, root, out_dir)}
-        for path in sorted(original.parent.glob("groups-*.png"))
-    ]
-    original_src = _place(original, root, out_dir)
+        kept = decode.get("kept") or {}
+        if kept and all((root / path).is_file() for path in kept.values()):
+            links = {key: _place(root / path, root, out_dir, tag) for key, path in kept.items()}
+            entry = {k: v for k, v in decode.items() if k != "kept"}
+            entry.update(src=links["decode"], original=links["original"], overlay=links.get("overlay"))
+            shown.append(entry)
+    if not shown:
+        return None
+    not_kept = len(decodes) - len(shown)
+    if with_original:  # the uncompressed image, to compare any decode with
+        first = shown[0]
+        source = {"curve": "original", "quality": "-", "bpp": 24.0, "metrics": [], "received": None}
+        shown.append({**source, "src": first["original"], "original": first["original"], "overlay": first["overlay"]})
     return {
         "name": name,
         "width": width,
         "height": height,
-        "original": original_src,
-        "overlays": overlays,
         "decodes": shown,
+        "not_kept": not_kept,
     }
 
 
 def frame_table(name: str, title: str, frame: pd.DataFrame, digits: int = 4) -> dict[str, Any]:
-    """Any table (an AP table, a BD-rate on AP) as one sortable section of the page: numbers to `digits`."""
+    """Any table (an AP table, a BD-rate on AP) as one sortable section of the page: whole numbers as they are,
+    other numbers to `digits`, NaN as n/a, text as it is."""
     header = [str(c) for c in frame.columns]
     rows = []
     for _, row in frame.iterrows():
-        values = [_number(v) if not isinstance(v, (str, bool)) else None for v in row]
-        cells = [
-            f"{v:.{digits}f}" if isinstance(v, float) else ("n/a" if v is None else str(r)) for v, r in zip(values, row)
-        ]
+        cells, values = [], []
+        for value in row:
+            number = None if isinstance(value, (str, bool)) else finite(value)
+            values.append(number)
+            if isinstance(value, str) or isinstance(value, bool):
+                cells.append(str(value))
+            elif number is None:
+                cells.append("n/a")
+            else:
+                cells.append(str(int(number)) if float(number).is_integer() else f"{number:.{digits}f}")
         rows.append({"cells": cells, "values": values})
     section = {"anchor": "", "header": header, "rows": rows, "mean_of": ""}
     return {"name": name, "title": title, "interval": "", "sections": [section]}
 
 
-def _place(path: Path, root: Path, out_dir: Path) -> str:
-    """`path` (under results folder `root`) as the page links it: relative to `out_dir`, copied there first when
-    `root` is another folder."""
+def _place(path: Path, root: Path, out_dir: Path, tag: str) -> str:
+    """`path` (under results folder `root`) as the page in `out_dir` links it: where it is when `root` is
+    `out_dir`, else copied to `report/from/<tag>/` there (each run its own folder: no picture overwrites another)."""
     relative = path.relative_to(root)
-    target = out_dir / relative
-    if path.resolve() != target.resolve():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-    return relative.as_posix()
+    if root.resolve() == out_dir.resolve():
+        return relative.as_posix()
+    target = Path("report") / "from" / tag / relative
+    (out_dir / target).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, out_dir / target)
+    return target.as_posix()
 
 
 def page_data(
     curves: Sequence[Curve],
     tables: Mapping[str, pd.DataFrame],
     title: str,
-    rows: pd.DataFrame | None = None,
-    out_dir: str | Path = ".",
+    rows: pd.DataFrame | None,
+    out_dir: str | Path,
 ) -> dict[str, Any]:
     """Everything the page of an rd run shows, as JSON-ready data: metrics, curves, BD tables and the image
     viewer's images (`rows`: per-image rows with a `_root` column naming the results folder each came from)."""
-    plotted = [m for m in plotted_columns() if any(c.metric(m) is not None for c in curves)]
+    plotted = [m for m in plotted_columns() if any(_has_values(c, m) for c in curves)]
     metrics = []
     for name in plotted:
         col = column(name)
@@ -193,6 +214,11 @@ def page_data(
     tables_data = [_table_data(name, t) for name, t in tables.items() if name in TABLE_TITLES and len(t)]
     images = _viewer_data(rows if rows is not None else pd.DataFrame(), Path(out_dir))
     return page_dict(title, metrics, [curve_data(c, plotted) for c in curves], tables_data, images)
+
+
+def _has_values(curve: Curve, metric: str) -> bool:
+    values = curve.metric(metric)
+    return values is not None and bool(np.isfinite(values).any())
 
 
 def page_dict(

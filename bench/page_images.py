@@ -1,10 +1,11 @@
-"""The pictures the browser report shows, kept by the sweep under `report/images/<image>/`: the original, each
-decode of the images it was asked to keep, and the group mask of each mask set as a coloured overlay. Decodes are
+"""The pictures the browser report shows, kept by the sweep under `report/images/<image>/`: each decode of the
+images it was asked to keep, their originals, and their group masks as coloured overlays. Decodes are
 lossless WebP at the fastest effort (8x faster than the default for 10 % more bytes: about 0.35 MB per Kodak
 decode), so the page shows exactly the pixels the receiver decoded."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -16,33 +17,20 @@ from PIL import Image
 
 from ssicbench.files import write_atomic
 
-__all__ = ["FOLDER", "decode_file", "keep_decode", "original_file", "overlay_file", "overlay_rgba"]
+__all__ = ["FOLDER", "VIEWER_IMAGES", "keep_decode", "overlay_rgba"]
 
 log = logging.getLogger(__name__)
 
 FOLDER = Path("report") / "images"  # under a results folder
+VIEWER_IMAGES = 2  # by default the first 2 images of a study keep their decodes (config key viewer_images)
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
-def _image_folder(root: str | Path, image: str) -> Path:
-    return Path(root) / FOLDER / _slug(Path(image).stem)
-
-
-def decode_file(root: str | Path, codec: str, quality: Any, image: str) -> Path:
-    """Where the decode of `image` by curve `codec` at `quality` is kept under results folder `root`."""
-    return _image_folder(root, image) / f"{_slug(codec)}-q{_slug(str(quality))}.webp"
-
-
-def original_file(root: str | Path, image: str) -> Path:
-    return _image_folder(root, image) / "original.webp"
-
-
-def overlay_file(root: str | Path, image: str, masks: str) -> Path:
-    """The overlay of `image`'s group mask from mask set `masks`."""
-    return _image_folder(root, image) / f"groups-{_slug(masks)}.png"
+def _digest(pixels: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(pixels).tobytes()).hexdigest()[:12]
 
 
 def overlay_rgba(ids: np.ndarray) -> np.ndarray:
@@ -76,22 +64,30 @@ def _encode(pixels: np.ndarray, fmt: str) -> bytes:
 
 def keep_decode(
     root: str | Path,
-    codec: str,
+    curve: str,
     quality: Any,
     image: str,
     original: np.ndarray,
     decoded: np.ndarray,
     ids: np.ndarray | None = None,
-    masks: str = "",
-) -> None:
-    """Keep the decode (and, once per image, the original and the overlay of `ids` from mask set `masks`); a
-    failure to write is logged and never fails the job: the page then says the picture was not kept."""
+) -> dict[str, str] | None:
+    """Keep the decode of `image` by `curve` at `quality` under results folder `root`, with the original and the
+    overlay of the group ids `ids` (both named by their content, so a changed image or mask never meets an old
+    picture); returns the kept files relative to `root` ("decode", "original", "overlay"), which the job's row
+    records for the page. A failure to write is logged and gives None: the page then says it was not kept."""
+    folder = Path(root) / FOLDER / _slug(image)
+    kept = {"decode": folder / f"{_slug(curve)}-q{_slug(str(quality))}.webp"}
+    kept["original"] = folder / f"original-{_digest(original)}.webp"
+    if ids is not None:
+        kept["overlay"] = folder / f"groups-{_digest(ids)}.png"
     try:
-        decode_file(root, codec, quality, image).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(decode_file(root, codec, quality, image), _encode(decoded, "WEBP"))
-        if not original_file(root, image).exists():
-            write_atomic(original_file(root, image), _encode(original, "WEBP"))
-        if ids is not None and masks and not overlay_file(root, image, masks).exists():
-            write_atomic(overlay_file(root, image, masks), _encode(overlay_rgba(ids), "PNG"))
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(kept["decode"], _encode(decoded, "WEBP"))
+        if not kept["original"].exists():  # (named by its content: one there is this one)
+            write_atomic(kept["original"], _encode(original, "WEBP"))
+        if ids is not None and not kept["overlay"].exists():
+            write_atomic(kept["overlay"], _encode(overlay_rgba(ids), "PNG"))
     except OSError as exc:
-        log.warning("%s: the browser report's copy of %s q=%s was not kept (%s)", image, codec, quality, exc)
+        log.warning("%s: the browser report's copy of %s q=%s was not kept (%s)", image, curve, quality, exc)
+        return None
+    return {name: path.relative_to(root).as_posix() for name, path in kept.items()}

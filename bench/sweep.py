@@ -161,9 +161,10 @@ def _rd_row(job: RDJob) -> dict[str, Any]:
             row["group_bytes"] = json.dumps({str(g): n for g, n in sent.group_bytes.items()})
             row["group_pixels"] = json.dumps({str(g): int(area.get(g, 0)) for g in sent.group_bytes})
     if job.keep and job.image.data is None:  # by value (a cluster node): no shared results folder to keep it in
-        page_images.keep_decode(
-            job.keep, job.codec.display, job.quality, job.image.name, image, sent.decoded, ids, job.codec.masks or ""
-        )
+        name, quality = job.image.name, job.quality
+        kept = page_images.keep_decode(job.keep, job.codec.display, quality, name, image, sent.decoded, ids)
+        if kept:
+            row["kept"] = json.dumps(kept)
     if row.pop("metric_failed", False):  # this image cannot have a metric: retried next run, other values kept
         row.update(status="error", error=row["metric_error"])
     return row

@@ -254,10 +254,11 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
             sent = parse_scenario(job.scenario).transmit(codec, image, job.quality, groups, boxes)
     except BenchError as exc:
         return {**row, "status": "error", "error": str(exc)}
+    pictures = None  # the files kept for the browser report (`page_images`)
     if job.keep:
         ids = pixel_groups(groups.mask, groups.cell, height, width) if groups is not None else None
         name = dataset.image_info(job.image_id)["file_name"]
-        page_images.keep_decode(job.keep, job.curve, job.quality, name, image, sent.decoded, ids, setup.masks)
+        pictures = page_images.keep_decode(job.keep, job.curve, job.quality, name, image, sent.decoded, ids)
     start = time.perf_counter()
     detections = _detector(setup).detect(sent.decoded)
     detect_s = time.perf_counter() - start
@@ -279,6 +280,8 @@ def _task_row(job: TaskJob, row: dict[str, Any]) -> dict[str, Any]:
         decode_s=sent.decode_s,
         detect_s=detect_s,
     )
+    if pictures:
+        row["kept"] = pictures
     return row
 
 

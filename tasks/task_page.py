@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ssicbench.coco_categories import COCO_CATEGORIES
-from ssicbench.html_report import curve_data, frame_table, page_dict, viewer_image, write_page_data
+from ssicbench.html_report import curve_data, finite, frame_table, page_dict, viewer_image, write_page_data
 from ssicbench.results import Curve
 from ssicbench.tasks.coco_data import TaskDataset
 from ssicbench.tasks.runner import REFERENCE, curve_name
@@ -67,9 +67,13 @@ def _viewer(rows: Sequence[dict[str, Any]], dataset: TaskDataset, out_dir: Path)
                     "metrics": shown,
                     "received": received,
                     "detections": _detections(row, names),
+                    "kept": row.get("kept"),
                 }
             )
-        found = viewer_image(info["file_name"], info["width"], info["height"], decodes, out_dir, out_dir)
+        # the study's own reference rows ("original full") show the originals, with their detections
+        found = viewer_image(
+            info["file_name"], info["width"], info["height"], decodes, out_dir, out_dir, with_original=False
+        )
         if found:
             images.append(found)
     return images
@@ -86,7 +90,7 @@ def write_task_page(
 ) -> Path:
     """Write `index.html` of a task run into `out_dir` from its rows, its AP table (`ap_table`) and BD-rate on AP."""
     out_dir = Path(out_dir)
-    metrics = [f"{t}_AP" for t in iou_types if f"{t}_AP" in table]
+    metrics = [f"{t}_AP" for t in iou_types if f"{t}_AP" in table and table[f"{t}_AP"].notna().any()]
     shown = [
         {"name": m, "label": f"{m.removesuffix('_AP')} AP", "title": m.replace("_", " "), "higher_is_better": True}
         for m in metrics
@@ -101,10 +105,6 @@ def write_task_page(
     data = page_dict(title, shown, curves, tables, _viewer(rows, dataset, out_dir))
     reference = table[table["codec"] == REFERENCE]
     if len(reference):  # the detector on the uncompressed images: a horizontal line on each AP chart
-        values = {m: _finite(reference[m].iloc[0]) for m in metrics}
+        values = {m: finite(reference[m].iloc[0]) for m in metrics}
         data["references"] = [{"name": f"{REFERENCE} (uncompressed)", "values": values}]
     return write_page_data(out_dir, data)
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if pd.notna(value) else None

@@ -1,11 +1,14 @@
 """A headless Debian chromium driven by selenium, for the browser report's test and its README screenshots:
-`python tests/browser.py results/default/index.html OUT_DIR` writes `page_curves.png` and `page_viewer.png`."""
+`python tests/browser.py results/default/index.html bench/data/page` writes `screenshot_curves.png` and
+`screenshot_viewer.png` (256-colour PNGs, small enough to commit)."""
 
 from __future__ import annotations
 
 import shutil
 import sys
 from pathlib import Path
+
+from PIL import Image
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
@@ -31,7 +34,7 @@ def screenshots(page: Path, out_dir: Path) -> list[Path]:
     driver = chromium()
     try:
         driver.get(page.resolve().as_uri())
-        curves, viewer = out_dir / "page_curves.png", out_dir / "page_viewer.png"
+        curves, viewer = out_dir / "screenshot_curves.png", out_dir / "screenshot_viewer.png"
         driver.find_element(By.ID, "curves").screenshot(str(curves))
         codecs = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "codec-a")).options]
         partial = [c for c in codecs if "objects" in c]
@@ -40,9 +43,11 @@ def screenshots(page: Path, out_dir: Path) -> list[Path]:
         driver.find_element(By.ID, "mask-toggle").click()
         driver.execute_script("document.getElementById('viewer').scrollIntoView()")
         driver.find_element(By.ID, "viewer").screenshot(str(viewer))
-        return [curves, viewer]
     finally:
         driver.quit()
+    for path in (curves, viewer):
+        Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
+    return [curves, viewer]
 
 
 if __name__ == "__main__":

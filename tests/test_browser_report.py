@@ -21,7 +21,6 @@ from ssicbench.codecs import create_codec
 from ssicbench.datasets import load_dataset
 from ssicbench.html_report import write_page
 from ssicbench.imageio import load_image
-from ssicbench.page_images import decode_file
 from ssicbench.results import Curve
 
 
@@ -60,8 +59,9 @@ def test_the_page_holds_every_curve_and_metric_and_the_kept_decodes(run):
     assert [m["name"] for m in data["metrics"]][:2] == ["psnr", "psnr_objects"]
     assert {m["name"] for m in data["metrics"]} >= {"psnr", "ms_ssim_db", "psnr_boundary"}
     [image] = data["images"]  # viewer_images 1: the first image only
-    assert image["name"] == "kodim01.png" and image["overlays"][0]["name"] == "kodak"
-    assert len(image["decodes"]) == 4 + 2 + 2 + 2
+    assert image["name"] == "kodim01.png" and image["not_kept"] == 0
+    assert len(image["decodes"]) == 4 + 2 + 2 + 2 + 1  # and the original
+    assert all(d["overlay"] and (run / d["overlay"]).is_file() for d in image["decodes"])
     objects = [d for d in image["decodes"] if d["curve"] == "ssic-tiny (objects only)"]
     assert all(d["received"].startswith("groups 1,") and "% of the pixels decoded" in d["received"] for d in objects)
     assert {t["name"] for t in data["tables"]} == {"bd_table", "bd_regions"}
@@ -74,8 +74,13 @@ def test_a_kept_decode_is_exactly_what_the_receiver_decoded(run):
     image = load_image(item.path)
     codec = create_codec("jpeg")
     decoded = codec.decode(codec.encode(image, 30))
-    kept = np.asarray(Image.open(decode_file(run, "jpeg", 30, item.name)).convert("RGB"))
-    np.testing.assert_array_equal(kept, decoded)
+    [decode] = [
+        d
+        for d in page_json(run / "index.html")["images"][0]["decodes"]
+        if d["curve"] == "jpeg" and d["quality"] == "30"
+    ]
+    np.testing.assert_array_equal(np.asarray(Image.open(run / decode["src"]).convert("RGB")), decoded)
+    np.testing.assert_array_equal(np.asarray(Image.open(run / decode["original"]).convert("RGB")), image)
 
 
 def test_a_report_for_other_runs_copies_their_pictures_so_it_stays_whole(run, tmp_path):
@@ -84,8 +89,8 @@ def test_a_report_for_other_runs_copies_their_pictures_so_it_stays_whole(run, tm
     assert main(["report", str(source), "--out", str(tmp_path / "report"), "--anchor", "jpeg"]) == 0
     shutil.rmtree(source)
     data = page_json(tmp_path / "report" / "index.html")
-    sources = [d["src"] for d in data["images"][0]["decodes"]] + [data["images"][0]["original"]]
-    assert sources and all((tmp_path / "report" / s).is_file() for s in sources)
+    sources = [d[key] for d in data["images"][0]["decodes"] for key in ("src", "original", "overlay")]
+    assert sources and all(s.startswith("report/from/run1/") and (tmp_path / "report" / s).is_file() for s in sources)
     assert (tmp_path / "report" / "report" / "report.js").is_file()
 
 
@@ -122,7 +127,8 @@ def test_the_page_works_in_a_real_browser(run, browser, tmp_path):
 
     for metric in data["metrics"]:  # one drawn curve per curve that has the metric, and the table lists them
         browser.find_element(By.CSS_SELECTOR, f'#metric-buttons button[data-metric="{metric["name"]}"]').click()
-        expected = [c["name"] for c in data["curves"] if any(p["values"].get(metric["name"]) for p in c["points"])]
+        has = lambda c: any(p["values"].get(metric["name"]) is not None for p in c["points"])  # noqa: E731
+        expected = [c["name"] for c in data["curves"] if has(c)]
         drawn = [g.get_attribute("data-name") for g in css("#chart g.curve")]
         assert drawn == expected and len(css("#curve-table tbody tr")) == len(expected), metric["name"]
     browser.find_element(By.CSS_SELECTOR, '#metric-buttons button[data-metric="psnr"]').click()

@@ -37,3 +37,21 @@ def test_a_partial_decode_costs_in_proportion_to_the_area_it_decodes():
 
 def test_a_codec_without_networks_has_no_mac_count():
     assert measure_complexity(create_codec("jpeg"), 50, photo(64, 64)) is None
+
+
+def test_a_resumed_run_reuses_its_counts_and_recounts_when_the_codec_changes():
+    import pandas as pd
+
+    from ssicbench.codec_spec import CodecSpec
+    from ssicbench.complexity import complexity_table
+    from ssicbench.datasets import load_dataset
+
+    images = load_dataset("kodak")[:1]
+    summary = pd.DataFrame({"codec": ["ssic-tiny"], "encode_s": [0.5], "decode_s": [0.4]})
+    spec = CodecSpec("ssic-tiny", (1,))
+    first = complexity_table([spec], images, summary)
+    assert first.loc[0, "parameters"] > 0 and first.loc[0, "encode_s"] == 0.5
+    earlier = first.assign(parameters=-1)  # a count only the earlier table has: reused, not counted again
+    assert complexity_table([spec], images, summary, earlier).loc[0, "parameters"] == -1
+    changed = earlier.assign(key="ssic-tiny|1|other image or weights")
+    assert complexity_table([spec], images, summary, changed).loc[0, "parameters"] == first.loc[0, "parameters"]

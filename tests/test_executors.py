@@ -30,13 +30,14 @@ from ssicbench.tasks.runner import TaskSetup, plan_task_jobs, run_task_sweep
 ray = pytest.importorskip("ray", reason="the `ray` extra is not installed")
 
 TIMING = ["encode_s", "decode_s", "detect_s"]
+NOT_MEASURED = [*TIMING, "kept"]  # wall-clock times, and the pictures the browser report keeps (an rd option)
 JPEG = CodecSpec("jpeg", (20, 80))
 
 
 def comparable(rows) -> pd.DataFrame:
-    """Rows without wall-clock columns, in a fixed order."""
+    """Rows without wall-clock columns and kept pictures, in a fixed order."""
     frame = pd.DataFrame(list(rows))
-    return frame.drop(columns=[c for c in TIMING if c in frame]).sort_values("key").reset_index(drop=True)
+    return frame.drop(columns=[c for c in NOT_MEASURED if c in frame]).sort_values("key").reset_index(drop=True)
 
 
 # --- bad setups (before any Ray session runs in this process) -------------------------------------------

@@ -48,6 +48,12 @@ function drawChart() {
   const metric = DATA.metrics.find((m) => m.name === currentMetric);
   const curves = curvesWith(currentMetric);
   const points = curves.flatMap((c) => c.points.filter((p) => p.values[currentMetric] != null));
+  if (!points.length) {
+    holder.textContent = `No finite ${metric.title} values.`;
+    drawLegend([]);
+    drawCurveTable([]);
+    return;
+  }
   const W = 900, H = 480, L = 64, R = 16, T = 16, B = 48;
   const bpps = points.map((p) => p.bpp), ys = points.map((p) => p.values[currentMetric]);
   const xMax = Math.max(...bpps) * 1.04, xMin = 0;
@@ -171,7 +177,7 @@ function drawBDTables() {
     holder.append(el("h3", {}, table.title));
     if (table.interval) holder.append(el("p", {}, table.interval));
     for (const section of table.sections) {
-      holder.append(el("h4", {}, `against ${section.anchor}`));
+      if (section.anchor) holder.append(el("h4", {}, `against ${section.anchor}`));
       if (section.mean_of) holder.append(el("p", {}, `JPEG-AI mean BD-rate: the ${section.mean_of}.`));
       holder.append(bdTable(section, table.name));
     }
@@ -180,6 +186,7 @@ function drawBDTables() {
 
 function bdTable(section, name) {
   const table = el("table", { class: "bd", "data-table": name, "data-anchor": section.anchor });
+  if (section.header[section.header.length - 1] === "notes") table.dataset.notes = "1";
   const head = el("tr");
   section.header.forEach((text, column) => {
     const th = el("th", {}, text);
@@ -200,7 +207,7 @@ function fillRows(table, rows) {
     row.cells.forEach((text, i) => {
       const td = el("td", {}, text);
       if (text === "n/a") td.classList.add("na");
-      if (i === row.cells.length - 1) td.classList.add("notes");
+      if (i === row.cells.length - 1 && table.dataset.notes) td.classList.add("notes");
       tr.append(td);
     });
     body.append(tr);
@@ -245,7 +252,7 @@ function nearest(curve, bpp) {
 function drawViewer() {
   const controls = document.getElementById("viewer-controls");
   if (!DATA.images.length) {
-    controls.textContent = "No decodes were kept (the run's report.viewer_images is 0, or its rows came from an earlier run).";
+    controls.textContent = "No decodes were kept (the run's viewer_images is 0, or its rows came from an earlier run).";
     return;
   }
   controls.append(el("label", {}, "image "));
@@ -283,7 +290,7 @@ function pickImage(index) {
   view.a = points[Math.floor(points.length / 2)];
   const other = curves.find((c) => c !== first) || first;
   view.b = nearest(other, view.a.bpp);
-  document.getElementById("mask-label").hidden = !view.image.overlays.length;
+  document.getElementById("mask-label").hidden = !view.image.decodes.some((d) => d.overlay);
   drawPaneControls();
   drawStage();
 }
@@ -319,8 +326,8 @@ function canvas(decode, image) {
   node.style.height = `${image.height}px`;
   node.append(el("img", { src: decode.src, alt: `${decode.curve} q=${decode.quality}`, class: "decode",
     "data-curve": decode.curve, "data-quality": decode.quality, width: image.width, height: image.height }));
-  if (image.overlays.length) {
-    node.append(el("img", { src: image.overlays[0].src, alt: "group mask", class: "overlay", width: image.width,
+  if (decode.overlay) {
+    node.append(el("img", { src: decode.overlay, alt: "group mask", class: "overlay", width: image.width,
       height: image.height }));
   }
   if (decode.detections) node.append(detectionLayer(decode.detections, image));
@@ -353,6 +360,7 @@ function viewport(image) {
 function drawStage() {
   const stage = document.getElementById("stage");
   stage.textContent = "";
+  document.getElementById("slider")?.remove();
   const image = view.image;
   const caption = (d, right) => el("div", { class: "caption" + (right ? " right" : "") }, `${d.curve} q=${d.quality}, ${fmt(d.bpp, 3)} bpp`);
   if (view.mode === "side") {
@@ -374,7 +382,6 @@ function drawStage() {
     slider.addEventListener("input", () => { view.split = Number(slider.value); applyTransform(); });
     stage.after(slider);
   }
-  if (view.mode === "side") document.getElementById("slider")?.remove();
   document.querySelectorAll(".viewport").forEach(enablePanZoom);
   applyTransform();
   drawInfo();
@@ -429,6 +436,10 @@ function clampPan(port) {
 function drawInfo() {
   const info = document.getElementById("viewer-info");
   info.textContent = "";
+  if (view.image.not_kept) {
+    info.append(el("p", { class: "not-kept" }, `${view.image.not_kept} decode(s) of ${view.image.name} were not kept ` +
+      "(rows from an earlier run, or a picture that could not be written): they are not in the lists."));
+  }
   for (const side of ["a", "b"]) {
     const d = view[side];
     const box = el("div", { class: "info", id: `info-${side}` });
