@@ -52,6 +52,37 @@ def test_each_metric_reproduces_its_published_test_vector(name, column, referenc
     assert got == pytest.approx(value, rel=1e-3), source
 
 
+def test_vmaf_reproduces_libvmafs_published_score_on_a_test_pair():
+    """The first frame of ffmpeg-quality-metrics' test pair, the distorted one scaled to 1280x720 bicubic as that
+    project did (provenance: data/vmaf/README.md): libvmaf v0.6.1 gave 14.051072."""
+    import subprocess
+
+    from ssicbench.metrics.vmaf import _ffmpeg, vmaf_raw
+
+    if why := metrics.get_metric("vmaf").available():
+        pytest.skip(why)
+
+    def first_frame(name: str) -> bytes:
+        scale = "scale=1280:720:flags=bicubic," if name.startswith("dist") else ""
+        command = [_ffmpeg(), "-v", "error", "-i", str(VECTORS.parent / "vmaf" / name), "-frames:v", "1"]
+        command += ["-vf", f"{scale}format=yuv420p", "-f", "rawvideo", "-"]
+        return subprocess.run(command, capture_output=True, check=True).stdout
+
+    reference, distorted = first_frame("ref-1280x720.mkv"), first_frame("dist-854x480.mkv")
+    assert vmaf_raw(reference, distorted, 1280, 720, "yuv420p") == pytest.approx(14.051072, rel=1e-3)
+
+
+def test_vmaf_of_rgb_images_ranks_decodes_and_stays_below_100():
+    if why := metrics.get_metric("vmaf").available():
+        pytest.skip(why)
+    image = smooth_image(192, 256, seed=5)
+    noisy = [
+        np.clip(image + np.random.default_rng(0).normal(0, s, image.shape), 0, 255).astype(np.uint8) for s in (4, 16)
+    ]
+    same, light, heavy = (metrics.get_metric("vmaf")(image, other)["vmaf"] for other in (image, *noisy))
+    assert 90 < same <= 100 and same > light > heavy  # VMAF(x, x) of one frame is not 100: libvmaf's FAQ
+
+
 def test_psnr_yuv_is_bt709_full_range_weighted_6_1_1():
     """Decoded = reference + 10 in red only: worked out by hand from BT.709 (Kr 0.2126, Kb 0.0722), the errors
     are Y 2.126, Cb -2.126 / 1.8556, Cr 7.874 / 1.5748 = 5 everywhere."""

@@ -5,7 +5,7 @@ built-in ones, in the order tables list them; a plug-in file that calls `registe
 # registration order is the order of tables and figures:
 # isort: off
 from ssicbench.metrics import psnr as _psnr, ms_ssim as _ms_ssim, lpips as _lpips  # noqa: F401
-from ssicbench.metrics import psnr_yuv, fsim, vif, iw_ssim, nlpd, psnr_hvs_m, dists  # noqa: F401
+from ssicbench.metrics import psnr_yuv, fsim, vif, iw_ssim, nlpd, psnr_hvs_m, vmaf, dists  # noqa: F401
 
 # isort: on
 from ssicbench.metrics.lpips import lpips_available, lpips_distance
