@@ -160,8 +160,21 @@ def test_the_page_works_in_a_real_browser(run, browser, tmp_path):
     browser.find_element(By.ID, "mask-toggle").click()
     assert not overlay.is_displayed()
 
+    def scales() -> list[float]:  # the zoom of each decode shown (the canvas transform's x scale)
+        canvases = "[...document.querySelectorAll('#stage .canvas')]"
+        script = f"return {canvases}.map(c => new DOMMatrix(getComputedStyle(c).transform).a)"
+        return browser.execute_script(script)
+
+    fit = scales()
+    browser.find_element(By.CSS_SELECTOR, '#viewer-controls button[data-zoom="4"]').click()
+    assert scales() == pytest.approx([4 * f for f in fit], rel=1e-4)  # both sides zoom together (CSS keeps 6 digits)
+    browser.find_element(By.CSS_SELECTOR, '#viewer-controls button[data-zoom="1"]').click()
+    assert scales() == pytest.approx(fit, rel=1e-4)
+
     Select(browser.find_element(By.ID, "mode-select")).select_by_value("slider")
     assert len(css("#stage .viewport")) == 1 and len(css("#stage img.decode")) == 2 and css("#slider")
+    Select(browser.find_element(By.ID, "quality-b")).select_by_index(0)  # redrawing keeps one slider
+    assert len(css("#slider")) == 1
 
     table = css('table.bd[data-table="bd_table"]')[0]
 
