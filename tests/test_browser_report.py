@@ -1,7 +1,7 @@
 """The browser report (`index.html`): it holds every curve and metric of the run, shows exactly the pixels the
 receiver decoded, stays whole when written for other runs' folders, and works in a real headless browser (Debian's
 chromium through selenium): no console errors, one drawn curve per curve of the metric, two decodes side by side
-or under a slider, the group-mask overlay toggling, BD tables sorting."""
+or under a slider, both zooming together, the group-mask overlay toggling, BD tables sorting."""
 
 from __future__ import annotations
 
