@@ -46,7 +46,7 @@ class TaskConfig(RunConfig):
     min_coverage: float = spec(0.0, high=1)  # block coverage an object needs to own the block
     min_inside: float = spec(0.5, high=1)  # share of an instance inside the decoded region for it to count
     anchor: str = ""  # curve '<codec> <scenario>' of the BD-rate on AP ("": the first full-image curve)
-    viewer_images: int = spec(VIEWER_IMAGES, high=100_000)  # the first N images keep their decodes for the page
+    viewer_images: int = spec(VIEWER_IMAGES, high=100_000)  # the N images with most instances keep their decodes
     out: str = "results/task"
     jobs: int = spec(1, high=4096)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)

@@ -301,8 +301,9 @@ def plan_task_jobs(
     viewer_images: int = 0,
 ) -> TaskPlan:
     """Reference jobs + every codec x quality x compatible scenario x image, keyed by the content of images,
-    codec weights and detector weights (which every worker checks before using them); the jobs of the first
-    `viewer_images` images keep their decodes under results folder `keep` for the browser report."""
+    codec weights and detector weights (which every worker checks before using them); the jobs of the
+    `viewer_images` images with the most ground-truth instances keep their decodes under results folder `keep`
+    for the browser report."""
     parsed: list[Scenario] = [parse_scenario(s) for s in scenarios]
     setup = replace(setup, detector_fingerprint=_detector_weights(setup.detector_options))
     known = DETECTORS.get(setup.detector).info.get("categories")  # an unknown name fails here, before any job runs
@@ -314,7 +315,9 @@ def plan_task_jobs(
         raise BenchError(f"dataset {setup.dataset} has no annotations: use --ground-truth detector (pseudo GT)")
     image_ids = dataset.image_ids()
     digests = {i: _input_digest(setup, dataset, i) for i in image_ids}
-    kept = {i: str(keep) for i in image_ids[:viewer_images]} if keep else {}
+    # the viewer shows the images with the most ground-truth instances (ties: the lowest ids): what there is to see
+    shown = sorted(image_ids, key=lambda i: -len(dataset.annotations(i)))[:viewer_images]
+    kept = {i: str(keep) for i in shown} if keep else {}
     jobs = [TaskJob(setup, None, "-", "full", i, digests[i], keep=kept.get(i, "")) for i in image_ids]
     skipped: dict[str, list[str]] = {}
     for codec in codecs:

@@ -227,3 +227,26 @@ def test_the_task_page_draws_ap_curves_and_the_detections_on_each_decode(task_ru
     browser.find_element(By.ID, "detections-toggle").click()
     assert not boxes[0].is_displayed()
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_the_pose_page_draws_the_keypoints_on_the_image_with_people(tmp_path, browser):
+    """Kodak's first 4 images with the shipped MoveNet as its own ground truth: the viewer picks kodim04 (the one
+    with a person) and draws each visible keypoint of its detections."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    config = json.loads((Path(__file__).parents[1] / "configs" / "tasks" / "kodak-pose.json").read_text())
+    config.update(codecs=[{"name": "jpeg", "qualities": [30]}], scenarios=["full"], limit=4, viewer_images=1)
+    (tmp_path / "pose.json").write_text(json.dumps(config))
+    assert main(["task", "--config", str(tmp_path / "pose.json"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    data = page_json(tmp_path / "out" / "index.html")
+    [image] = data["images"]
+    assert image["name"] == "kodim04.png"
+    reference = next(d for d in image["decodes"] if d["curve"] == "original full")
+    visible = sum(k[2] > 0 for d in reference["detections"] for k in d["keypoints"])
+    assert visible >= 5
+
+    browser.get((tmp_path / "out" / "index.html").as_uri())
+    Select(browser.find_element(By.ID, "codec-a")).select_by_value("original full")
+    drawn = browser.find_elements(By.CSS_SELECTOR, "#stage .viewport:first-child .detections circle")
+    assert len(drawn) == visible
