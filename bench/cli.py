@@ -243,13 +243,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ssicbench.imageio import check_output_folder
+    from ssicbench.report import per_image
 
     check_output_folder(args.out)
     results = [Path(d) for d in args.results]
     title = args.title or _default_title(results)
-    curves, tables, _ = _report(results, args.published or [], args.anchor or [], Path(args.out), title)
     found = [(d, Path(d) / "rows.csv") for d in results if (Path(d) / "rows.csv").is_file()]
     rows = pd.concat([pd.read_csv(f).assign(_root=str(d)) for d, f in found], ignore_index=True) if found else None
+    images = per_image(rows) if rows is not None else {}
+    curves, tables, _ = _report(results, args.published or [], args.anchor or [], Path(args.out), title, images)
     _page(Path(args.out), curves, tables, title, rows)
     return 0
 

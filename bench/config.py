@@ -96,13 +96,11 @@ class ReportConfig:
 
     published: list[str] = field(default_factory=list)  # curated set names, CompressAI JSON files, folders, globs
     anchors: list[str] | str = field(default_factory=list)  # curves the BD tables are relative to (none: no table)
-    viewer_images: int = VIEWER_IMAGES  # the first N images keep every decode for the browser report's viewer
+    viewer_images: int = spec(VIEWER_IMAGES, high=100_000)  # the first N images keep their decodes for the page
 
     def __post_init__(self) -> None:
         if isinstance(self.anchors, str):  # one anchor may be given as a string
             self.anchors = [self.anchors]
-        if isinstance(self.viewer_images, bool) or not isinstance(self.viewer_images, int) or self.viewer_images < 0:
-            raise UsageError(f"config 'report.viewer_images' {self.viewer_images!r}: expected a whole number >= 0")
 
 
 @dataclass

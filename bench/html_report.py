@@ -6,6 +6,7 @@ it (`report/`), so it opens from file:// with no network."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import shutil
@@ -172,9 +173,10 @@ def frame_table(name: str, title: str, frame: pd.DataFrame, digits: int = 4) -> 
     for _, row in frame.iterrows():
         cells, values = [], []
         for value in row:
-            number = None if isinstance(value, (str, bool)) else finite(value)
+            text = isinstance(value, (str, bool))
+            number = None if text else finite(value)
             values.append(number)
-            if isinstance(value, str) or isinstance(value, bool):
+            if text:
                 cells.append(str(value))
             elif number is None:
                 cells.append("n/a")
@@ -255,16 +257,13 @@ def write_page_data(out_dir: str | Path, data: Mapping[str, Any]) -> Path:
     for name in ("report.js", "report.css"):
         write_atomic(assets / name, (ASSETS / name).read_bytes())
     inline = json.dumps(data, allow_nan=False).replace("</", "<\\/")  # no "</script>" can end the data early
-    html = (ASSETS / "index.html").read_text().replace("{{title}}", _escape(data["title"])).replace("{{data}}", inline)
-    return write_atomic(out_dir / PAGE, html.encode())
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    title = html.escape(data["title"], quote=False)
+    page = (ASSETS / "index.html").read_text().replace("{{title}}", title).replace("{{data}}", inline)
+    return write_atomic(out_dir / PAGE, page.encode())
 
 
 def disk_bytes(out_dir: str | Path) -> int:
     """The page's size on disk: `index.html` plus everything under `report/`."""
     out_dir = Path(out_dir)
     files = [out_dir / PAGE, *(p for p in (out_dir / "report").rglob("*") if p.is_file())]
-    return int(np.sum([p.stat().st_size for p in files if p.is_file()]))
+    return sum(p.stat().st_size for p in files if p.is_file())

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from ssicbench.files import write_atomic
+from ssicbench.files import safe_name, write_atomic
 
 __all__ = ["FOLDER", "VIEWER_IMAGES", "keep_decode", "overlay_rgba"]
 
@@ -23,10 +22,6 @@ log = logging.getLogger(__name__)
 
 FOLDER = Path("report") / "images"  # under a results folder
 VIEWER_IMAGES = 2  # by default the first 2 images of a study keep their decodes (config key viewer_images)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
 def _digest(pixels: np.ndarray) -> str:
@@ -75,8 +70,8 @@ def keep_decode(
     overlay of the group ids `ids` (both named by their content, so a changed image or mask never meets an old
     picture); returns the kept files relative to `root` ("decode", "original", "overlay"), which the job's row
     records for the page. A failure to write is logged and gives None: the page then says it was not kept."""
-    folder = Path(root) / FOLDER / _slug(image)
-    kept = {"decode": folder / f"{_slug(curve)}-q{_slug(str(quality))}.webp"}
+    folder = Path(root) / FOLDER / safe_name(image)
+    kept = {"decode": folder / f"{safe_name(curve)}-q{safe_name(str(quality))}.webp"}
     kept["original"] = folder / f"original-{_digest(original)}.webp"
     if ids is not None:
         kept["overlay"] = folder / f"groups-{_digest(ids)}.png"

@@ -391,11 +391,12 @@ def bd_sections(table: pd.DataFrame) -> list[BDSection]:
                 [np.nan, np.nan, row["points"]],
             )
             notes: dict[str, list[str]] = {}  # note -> the metrics it is about (one line for a shared reason)
-            shown = [
-                (f"bd_rate_{m}_%", "+.1f", f"bd_{m}", "+.2f" if declared_column(m).unit else "+.4f") for m in metrics
-            ]
-            for (rate, rate_fmt, quality, quality_fmt), m in zip(shown, metrics):
-                texts += [format_bd(row, rate, rate_fmt), format_bd(row, quality, quality_fmt)]
+            for m in metrics:
+                rate, quality = f"bd_rate_{m}_%", f"bd_{m}"
+                texts += [
+                    format_bd(row, rate, "+.1f"),
+                    format_bd(row, quality, "+.2f" if declared_column(m).unit else "+.4f"),
+                ]
                 numbers += [float(row[rate]), float(row[quality])]
                 note = row.get(f"{m}_note")
                 if isinstance(note, str) and note:  # (a table read back from CSV has NaN for no note)

@@ -117,13 +117,14 @@ def rows_table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def ap_curves(table: pd.DataFrame, metric: str, extra: Sequence[str] = ()) -> list[Curve]:
-    """One curve per (codec, scenario) with bpp, `metric` and the `extra` columns by increasing rate (the
-    reference excluded)."""
+    """One curve per (codec, scenario) with bpp, `metric` and the `extra` columns by increasing rate, and its
+    points' qualities (the reference excluded)."""
     curves = []
     for (codec, scenario), part in table[table["codec"] != REFERENCE].groupby(["codec", "scenario"], sort=False):
         part = part.sort_values("bpp")
         values = {"bpp": list(part["bpp"]), **{c: list(part[c]) for c in (metric, *extra)}}
-        curves.append(Curve(curve_name(codec, scenario), values))
+        qualities = {"quality": list(part["quality"].astype(str))}
+        curves.append(Curve(curve_name(codec, scenario), values, extra=qualities))
     return curves
 
 
@@ -197,8 +198,9 @@ def write_task_report(
     title: str = "",
     category_ids: Sequence[int] | None = None,
     ground_truth: str = "",
-) -> dict[str, Path]:
-    """task_rows.csv, ap_vs_bpp.csv, ap_vs_bpp.png and bd_rate_ap.csv into `out_dir`; returns what it wrote.
+) -> tuple[dict[str, Path], pd.DataFrame, pd.DataFrame | None]:
+    """task_rows.csv, ap_vs_bpp.csv, ap_vs_bpp.png and bd_rate_ap.csv into `out_dir`; returns what it wrote, the
+    AP table and the BD-rate on AP (None without one).
 
     `ground_truth` (what AP is measured against) becomes a column of the AP table and the plot's panel titles.
     """
@@ -215,10 +217,11 @@ def write_task_report(
     if plot:
         written["plot"] = plot
     bd = [bd_rate_on_ap(table, m, anchor) for m in metrics if m in table]
+    merged = None
     if bd and any(len(b) for b in bd):
         written["bd_rate"] = out_dir / "bd_rate_ap.csv"
         merged = bd[0]
         for extra in bd[1:]:
             merged = merged.merge(extra, on=["curve", "source", "published", "points", "anchor"])
         merged.to_csv(written["bd_rate"], index=False)
-    return written
+    return written, table, merged

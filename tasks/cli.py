@@ -84,8 +84,6 @@ def task_config(args: argparse.Namespace) -> TaskConfig:
 
 def cmd_task(args: argparse.Namespace) -> int:
     """Plan, run (resumably) and report one task sweep (detectors and torch are imported only here)."""
-    import pandas as pd
-
     from ssicbench.imageio import check_output_folder
     from ssicbench.tasks.ap_report import evaluable_types, write_task_report
     from ssicbench.tasks.detectors import DETECTORS
@@ -128,12 +126,10 @@ def cmd_task(args: argparse.Namespace) -> int:
     dataset = setup.load_dataset()
     iou_types = evaluable_types(info["iou_types"], dataset)
     title = f"{cfg.detector} on {dataset.name}"
-    written = write_task_report(
+    written, table, bd = write_task_report(
         rows, dataset, iou_types, out_dir, cfg.anchor or None, title, info.get("categories"), setup.ground_truth_label
     )
-    if len(rows) > len(errors):  # the browser report of the AP curves, tables and decodes with their detections
-        table = pd.read_csv(written["table"], dtype={"quality": str})
-        bd = pd.read_csv(written["bd_rate"]) if "bd_rate" in written else None
+    if len(table):  # the browser report of the AP curves, tables and decodes with their detections
         written["page"] = write_task_page(rows, table, iou_types, dataset, out_dir, title, bd)
     for name, path in written.items():
         print(f"{name}: {path}")

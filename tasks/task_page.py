@@ -12,7 +12,7 @@ import pandas as pd
 
 from ssicbench.coco_categories import COCO_CATEGORIES
 from ssicbench.html_report import curve_data, finite, frame_table, page_dict, viewer_image, write_page_data
-from ssicbench.results import Curve
+from ssicbench.tasks.ap_report import ap_curves
 from ssicbench.tasks.coco_data import TaskDataset
 from ssicbench.tasks.runner import REFERENCE, curve_name
 
@@ -20,15 +20,6 @@ __all__ = ["DRAW_SCORE", "write_task_page"]
 
 DRAW_SCORE = 0.3  # detections drawn on the decodes: those scoring at least this (AP counts every one)
 TABLE_COLUMNS = ["codec", "scenario", "quality", "images", "bpp", "psnr", "psnr_region", "region_fraction"]
-
-
-def _curves(table: pd.DataFrame, metrics: Sequence[str]) -> list[Curve]:
-    curves = []
-    for (codec, scenario), part in table[table["codec"] != REFERENCE].groupby(["codec", "scenario"], sort=False):
-        part = part.sort_values("bpp")
-        values = {"bpp": list(part["bpp"]), **{m: list(part[m]) for m in metrics}}
-        curves.append(Curve(curve_name(codec, scenario), values, extra={"quality": list(part["quality"].astype(str))}))
-    return curves
 
 
 def _detections(row: dict[str, Any], names: dict[int, str]) -> list[dict[str, Any]]:
@@ -95,7 +86,7 @@ def write_task_page(
         {"name": m, "label": f"{m.removesuffix('_AP')} AP", "title": m.replace("_", " "), "higher_is_better": True}
         for m in metrics
     ]
-    curves = [curve_data(c, metrics) for c in _curves(table, metrics)]
+    curves = [curve_data(c, metrics) for c in ap_curves(table, metrics[0], metrics[1:])] if metrics else []
     columns = [c for c in TABLE_COLUMNS if c in table] + [
         c for c in table if c.endswith(("_AP", "_AP_low", "_AP_high"))
     ]
