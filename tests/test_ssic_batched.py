@@ -77,3 +77,22 @@ def test_each_sample_of_a_batch_keeps_its_groups_independent(path):
         others = groups[b] != groups[b, 0, 0]
         assert torch.equal(before[b][:, others], after[b][:, others])
         assert not torch.equal(before[b][:, ~others], after[b][:, ~others])
+
+
+def test_a_per_sample_latent_gain_is_a_step_size_that_keeps_samples_apart():
+    """Variable-rate training: a gain of one changes nothing, and a larger gain (a finer quantization step) costs
+    a sample more bits without touching the other samples of its batch."""
+    model = random_model(seed=10)
+    x, groups = batch_of((64, 64), 2, seed=11)
+    channels = model.config.latent_channels
+    with torch.no_grad():
+        plain = model.forward_train(x, groups, noisy=False)
+        ones = model.forward_train(x, groups, noisy=False, gain=torch.ones(2, channels))
+        finer = model.forward_train(x, groups, noisy=False, gain=torch.tensor([[1.0], [4.0]]).expand(2, channels))
+        alone = [model.forward_train(x[1:], groups[1:], noisy=False, gain=torch.full((1, channels), g)) for g in (1, 4)]
+    assert torch.equal(ones["x_hat"], plain["x_hat"])
+    assert torch.equal(ones["likelihoods"]["y"], plain["likelihoods"]["y"])
+    assert torch.allclose(finer["x_hat"][0], plain["x_hat"][0], atol=1e-6)
+    assert torch.allclose(finer["x_hat"][1], alone[1]["x_hat"][0], atol=1e-6)
+    bits = [-torch.log2(out["likelihoods"]["y"]).sum() for out in alone]
+    assert bits[1] > bits[0]

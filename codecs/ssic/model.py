@@ -199,7 +199,12 @@ class SSICModel(nn.Module):
     # --- the differentiable training pass ---------------------------------------------------------
 
     def forward_train(
-        self, x: Tensor, groups: Tensor | None = None, noisy: bool = True, batched: bool = True
+        self,
+        x: Tensor,
+        groups: Tensor | None = None,
+        noisy: bool = True,
+        batched: bool = True,
+        gain: Tensor | None = None,
     ) -> dict[str, Any]:
         """Rate-distortion pass on a batch, as the reference trains; CompressAI's output shape
         `{"x_hat", "likelihoods": {"y", "z"}}` (likelihoods lower-bounded by 1e-9).
@@ -207,12 +212,16 @@ class SSICModel(nn.Module):
         The rate uses additive uniform noise (`noisy`) or straight-through rounding; y_hat = round(y - mu) + mu
         (straight-through) feeds the synthesis and the channel context. `groups` (B, H/16, W/16): one group
         map per sample (None: one group). `batched=False` runs the transforms one image at a time on the
-        row-list path, as training did before the dense path (kept to measure the speed-up).
+        row-list path, as training did before the dense path (kept to measure the speed-up). `gain` (B, M), for
+        variable-rate training: each sample's latent channels are multiplied by it before quantization and divided
+        by it before the synthesis (a per-channel step size; pointwise, so groups stay independent).
         """
         batch = x.shape[0]
         if groups is None:
             groups = torch.zeros(batch, x.shape[2] // 16, x.shape[3] // 16, dtype=torch.long, device=x.device)
         y = self.analysis_dense(x, groups) if batched else self.analysis(x, groups)
+        if gain is not None:
+            y = y * gain[:, :, None, None]
         z = self.hyper_analysis(y)
         if noisy:
             z_hat, z_lik = self.z_em(z, training=True)
@@ -232,6 +241,8 @@ class SSICModel(nn.Module):
             y_liks.append(likelihood)
             decoded.append(quantize_ste(y_slice - means) + means)
         y_hat = torch.cat(decoded, 1).reshape(batch, y.shape[2], y.shape[3], -1).permute(0, 3, 1, 2)
+        if gain is not None:
+            y_hat = y_hat / gain[:, :, None, None]
         if batched:
             x_hat = self.synthesis_dense(y_hat, groups)
         else:
